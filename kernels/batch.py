@@ -1,0 +1,235 @@
+"""The parallel batch driver: random networks, labels and equilibria, one network per
+``prange`` work item, written into padded per-network rows.
+
+Network ``start + i`` of ``shard`` draws every random number from its own stream
+``stream_seed(seed, shard, start + i)``, and scratch space is allocated once per chunk, so
+the bytes out do not depend on the number of threads.  The generator settings arrive as a
+float64 vector indexed by the ``C_*`` constants (built by ``metabnet.generate.GenConfig``).
+"""
+import numpy as np
+from numba import prange
+
+from metabnet.kernels._jit import jit, pjit
+from metabnet.kernels.equilibrium import equilibrium
+from metabnet.kernels.graphs import random_graph
+from metabnet.kernels.ode import CONVERGED, integrate
+from metabnet.kernels.reach import _labels, _reach
+from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
+
+(C_FAMILY, C_N_LO, C_N_HI, C_M_LO, C_M_HI, C_N_INTAKE, C_N_EXCRETION, C_WEIGHTS, C_W_LO,
+ C_W_HI, C_KINETICS, C_K_LO, C_K_HI, C_BALANCE, C_P_REDEEM, C_P_KEEP, C_RATIO, C_METHOD,
+ C_SIZE) = range(19)
+W_UNWEIGHTED, W_INTEGER, W_LOG_UNIFORM = 0, 1, 2
+B_NONE, B_REDEEM, B_DROP, B_RATIO = 0, 1, 2, 3
+M_DIRECT, M_ODE = 0, 1
+FLAG_SOLVER_FAILED, FLAG_ATTEMPTS_EXHAUSTED = 1, 2
+MAX_ATTEMPTS = 10_000
+CHUNK = 32
+ODE_RTOL, ODE_ATOL, ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS = 1e-6, 1e-12, 1e-12, 1e12, 100_000
+
+
+def capacity(cfg):
+    """Edge slots per network: intake + inner (at most ceil(m_hi n) or a full ring) +
+    redemption edges (at most 2 n) + excretion."""
+    n_hi = int(cfg[C_N_HI])
+    return int(cfg[C_N_INTAKE] + cfg[C_N_EXCRETION] + np.ceil(cfg[C_M_HI] * n_hi) + 3 * n_hi + 4)
+
+
+@jit(inline="always")
+def _rate(state, cfg):
+    """One rate, rounded to float32 so that the stored value is the one solved with."""
+    w = cfg[C_WEIGHTS]
+    if w == W_UNWEIGHTED:
+        return 1.0
+    if w == W_INTEGER:
+        return np.float64(randint(state, np.int64(cfg[C_W_LO]), np.int64(cfg[C_W_HI])))
+    return np.float64(np.float32(log_uniform(state, cfg[C_W_LO], cfg[C_W_HI])))
+
+
+@jit(inline="always")
+def _km(state, cfg, intake):
+    if cfg[C_KINETICS] == 0 or intake:
+        return np.nan
+    return np.float64(np.float32(log_uniform(state, cfg[C_K_LO], cfg[C_K_HI])))
+
+
+@jit
+def _pick_distinct(state, n, k, perm):
+    """Partial Fisher-Yates: perm[:k] are k distinct inner nodes (1..n)."""
+    for v in range(n):
+        perm[v] = v + 1
+    for j in range(k):
+        r = randint(state, j, n - 1)
+        perm[j], perm[r] = perm[r], perm[j]
+
+
+@jit
+def _redeem(state, cfg, n, m, n_exc, src, dst, rate, km, to_exc, cap):
+    """Add an edge from a random failing node to a random inner node (keeping the excretion
+    edges last); returns the new edge count, or m when no slot is left."""
+    if m >= cap:
+        return m
+    failing = 0
+    for v in range(1, n + 1):
+        failing += not to_exc[v]
+    j = randint(state, 0, failing - 1)
+    u = 0
+    for v in range(1, n + 1):
+        if not to_exc[v]:
+            if j == 0:
+                u = v
+                break
+            j -= 1
+    w = randint(state, 1, n - 1)
+    w += w >= u
+    pos = m - n_exc
+    for e in range(m, pos, -1):  # shift the excretion edges one slot right
+        src[e], dst[e], rate[e], km[e] = src[e - 1], dst[e - 1], rate[e - 1], km[e - 1]
+    src[pos], dst[pos] = u, w
+    rate[pos] = _rate(state, cfg)
+    km[pos] = _km(state, cfg, False)
+    return m + 1
+
+
+@jit
+def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
+                 mark, A, work, to_exc, from_in):
+    """Generate and label network `gi`; returns (n, m, unique, bounded, residual,
+    redeemed edges, iterations, attempts, flags)."""
+    ptr, adj, queue, idx, perm, raw_src, raw_dst = scratch_i
+    b, x0, f, gross = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
+    cap = src.shape[0]
+    state[0] = stream_seed(seed, shard, gi)
+    ratio = cfg[C_RATIO]
+    target = np.int64(np.floor((gi + 1) * ratio)) - np.int64(np.floor(gi * ratio))
+    balance = cfg[C_BALANCE]
+    n, m, unique, bounded, res, redeemed, it, flags = 0, 0, False, False, np.nan, 0, 0, 0
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        n = randint(state, np.int64(cfg[C_N_LO]), np.int64(cfg[C_N_HI]))
+        m_target = np.int64(np.round((cfg[C_M_LO] + uniform(state) * (cfg[C_M_HI] - cfg[C_M_LO])) * n))
+        n_in = min(np.int64(cfg[C_N_INTAKE]), n)
+        n_ex = min(np.int64(cfg[C_N_EXCRETION]), n)
+        _pick_distinct(state, n, n_in, perm)
+        for j in range(n_in):
+            src[j], dst[j] = 0, perm[j]
+        mi = random_graph(np.int64(cfg[C_FAMILY]), n, m_target, state, src[n_in:cap - n_ex],
+                          dst[n_in:cap - n_ex], mark, raw_src, raw_dst)
+        _pick_distinct(state, n, n_ex, perm)
+        m = n_in + mi
+        for j in range(n_ex):
+            src[m], dst[m] = perm[j], n + 1
+            m += 1
+        for e in range(m):
+            rate[e] = _rate(state, cfg)
+            km[e] = _km(state, cfg, src[e] == 0)
+        _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
+        unique, bounded = _labels(n, to_exc, from_in)
+        redeemed = 0
+        if not unique and ((balance == B_REDEEM and uniform(state) < cfg[C_P_REDEEM])
+                           or (balance == B_RATIO and target == 1)):
+            while not unique:
+                m_new = _redeem(state, cfg, n, m, n_ex, src, dst, rate, km, to_exc, cap)
+                if m_new == m:
+                    break
+                m = m_new
+                redeemed += 1
+                _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
+                unique, bounded = _labels(n, to_exc, from_in)
+        flags = 0
+        if cfg[C_METHOD] == M_ODE:
+            status, _, it, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
+                                           ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS)
+            bounded = status == CONVERGED
+            unique = unique and bounded
+            if status > 1:
+                flags |= FLAG_SOLVER_FAILED
+            if not bounded:
+                x[:n] = np.nan
+                res = np.nan
+        else:
+            unique, bounded, res, it = equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx,
+                                                   A, b, x, x0, f, gross)
+            if bounded and not (res <= 1e-8):
+                flags |= FLAG_SOLVER_FAILED
+        if balance == B_DROP and not unique and uniform(state) >= cfg[C_P_KEEP]:
+            continue
+        if balance == B_RATIO and np.int64(unique) != target:
+            continue
+        return n, m, unique, bounded, res, redeemed, it, attempt, flags
+    return n, m, unique, bounded, res, redeemed, it, MAX_ATTEMPTS, flags | FLAG_ATTEMPTS_EXHAUSTED
+
+
+@pjit
+def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate, out_km, out_x,
+              out_unique, out_bounded, out_res, out_redeemed, out_iters, out_attempts, out_flags):
+    count, cap = out_src.shape
+    n_max = out_x.shape[1]
+    n_chunks = (count + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        # scratch, once per chunk
+        state = np.empty(1, np.uint64)
+        raw_cap = 8 * n_max + cap + 16
+        scratch_i = (np.empty(n_max + 3, np.int64), np.empty(cap, np.int32), np.empty(n_max + 2, np.int64),
+                     np.empty(n_max + 2, np.int64), np.empty(n_max, np.int64),
+                     np.empty(raw_cap, np.int64), np.empty(raw_cap, np.int64))
+        scratch_f = np.empty((4, n_max))
+        mark = np.zeros(n_max * n_max, np.bool_)
+        A = np.empty((n_max, n_max))
+        work = np.empty((8, n_max))
+        to_exc = np.empty(n_max + 2, np.bool_)
+        from_in = np.empty(n_max + 2, np.bool_)
+        src = np.empty(cap, np.int32)
+        dst = np.empty(cap, np.int32)
+        rate = np.empty(cap)
+        km = np.empty(cap)
+        x = np.empty(n_max)
+        for i in range(c * CHUNK, min(count, (c + 1) * CHUNK)):
+            n, m, unique, bounded, res, redeemed, it, attempts, flags = _one_network(
+                start + i, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
+                mark, A, work, to_exc, from_in)
+            out_n[i], out_m[i] = n, m
+            out_src[i, :m] = src[:m]
+            out_dst[i, :m] = dst[:m]
+            out_rate[i, :m] = rate[:m]
+            out_km[i, :m] = km[:m]
+            out_x[i, :n] = x[:n]
+            out_unique[i], out_bounded[i], out_res[i] = unique, bounded, res
+            out_redeemed[i], out_iters[i], out_attempts[i], out_flags[i] = redeemed, it, attempts, flags
+
+
+@pjit
+def _compact(m, ptr, rows, out):
+    """out[ptr[i]:ptr[i+1]] = rows[i, :m[i]] for a padded 2-d array."""
+    for i in prange(m.shape[0]):
+        out[ptr[i]:ptr[i + 1]] = rows[i, :m[i]]
+
+
+def generate(seed, shard, start, count, cfg):
+    """Public wrapper: networks start..start+count-1 of a shard as a dict of CSR arrays."""
+    cfg = np.ascontiguousarray(cfg, dtype=np.float64)
+    if cfg.shape != (C_SIZE,):
+        raise ValueError(f"cfg must be a float64 vector of length {C_SIZE}")
+    n_max, cap = int(cfg[C_N_HI]), capacity(cfg)
+    o = dict(n=np.empty(count, np.int32), m=np.empty(count, np.int32),
+             src=np.empty((count, cap), np.int32), dst=np.empty((count, cap), np.int32),
+             rate=np.empty((count, cap), np.float32), km=np.empty((count, cap), np.float32),
+             x=np.empty((count, n_max)), unique=np.empty(count, np.bool_),
+             bounded=np.empty(count, np.bool_), residual=np.empty(count),
+             redeemed=np.empty(count, np.int16), iterations=np.empty(count, np.int32),
+             attempts=np.empty(count, np.int32), flags=np.empty(count, np.uint8))
+    _generate(np.uint64(seed), np.uint64(shard), np.uint64(start), cfg, o["n"], o["m"], o["src"],
+              o["dst"], o["rate"], o["km"], o["x"], o["unique"], o["bounded"], o["residual"],
+              o["redeemed"], o["iterations"], o["attempts"], o["flags"])
+    edge_ptr = np.zeros(count + 1, np.int64)
+    np.cumsum(o["m"], out=edge_ptr[1:])
+    node_ptr = np.zeros(count + 1, np.int64)
+    np.cumsum(o["n"], out=node_ptr[1:])
+    out = {k: o[k] for k in ("n", "unique", "bounded", "residual", "redeemed", "iterations",
+                             "attempts", "flags")}
+    out["edge_ptr"], out["node_ptr"] = edge_ptr, node_ptr
+    for k in ("src", "dst", "rate", "km"):
+        out[k] = np.empty(edge_ptr[-1], o[k].dtype)
+        _compact(o["m"], edge_ptr, o[k], out[k])
+    out["x"] = np.empty(node_ptr[-1])
+    _compact(o["n"], node_ptr, o["x"], out["x"])
+    return out

@@ -1,0 +1,199 @@
+"""Equilibria: direct solve (linear kinetics) and damped Newton (Michaelis-Menten).
+
+Edge i is (src[i], dst[i], rate[i], km[i]); km is NaN where the flux is linear (and on
+intake edges, whose flux is the constant rate).  Concentrations x are indexed by inner
+node - 1.  The equilibrium returned is the limit of the trajectory from x(0) = 0: nodes
+that the intake does not reach stay at 0, the others solve the balance on their own.
+"""
+import numpy as np
+
+from metabnet.kernels._jit import jit
+from metabnet.kernels.linalg import lu_factor, lu_solve
+from metabnet.kernels.reach import _labels, _reach
+
+OK, NO_EQUILIBRIUM, FAILED = 0, 1, 2
+NEWTON_MAX_ITER = 100
+NEWTON_RTOL = 1e-13  # relative flux balance at which Newton stops
+_X_BLOWUP = 1e15  # concentrations past this (relative to max K) mean no equilibrium
+
+
+@jit(inline="always")
+def flux(r, k, x):
+    """Flux of an edge leaving a node at concentration x (k NaN: linear)."""
+    if k != k:
+        return r * x
+    xp = max(x, 0.0)
+    return r * xp / (k + xp)
+
+
+@jit(inline="always")
+def dflux(r, k, x):
+    if k != k:
+        return r
+    d = k + max(x, 0.0)
+    return r * k / (d * d)
+
+
+@jit
+def balance(n, m, src, dst, rate, km, x, f, gross):
+    """f = dx/dt at x; gross[v] = sum of |fluxes| through v (for relative residuals)."""
+    f[:n] = 0.0
+    gross[:n] = 0.0
+    for i in range(m):
+        u, v = src[i], dst[i]
+        if u == v:
+            continue
+        q = rate[i] if u == 0 else flux(rate[i], km[i], x[u - 1])
+        if u > 0:
+            f[u - 1] -= q
+            gross[u - 1] += abs(q)
+        if v <= n:
+            f[v - 1] += q
+            gross[v - 1] += abs(q)
+
+
+@jit
+def rel_residual(n, f, gross):
+    """max over nodes of |dx_v/dt| / (gross flux through v)."""
+    r = 0.0
+    for v in range(n):
+        if gross[v] > 0.0:
+            r = max(r, abs(f[v]) / gross[v])
+        elif f[v] != 0.0:
+            return np.inf
+    return r
+
+
+@jit
+def _index_active(n, active, idx):
+    k = 0
+    for v in range(1, n + 1):
+        if active[v]:
+            idx[v] = k
+            k += 1
+        else:
+            idx[v] = -1
+    idx[0] = -1
+    idx[n + 1] = -1
+    return k
+
+
+@jit
+def _assemble(n, m, src, dst, rate, km, idx, k, x, A):
+    """A = -df/dx on the active nodes (= L^T for linear kinetics)."""
+    A[:k, :k] = 0.0
+    for i in range(m):
+        u, v = src[i], dst[i]
+        if u == v or u == 0:
+            continue
+        iu = idx[u]
+        if iu < 0:
+            continue
+        d = dflux(rate[i], km[i], x[u - 1])
+        A[iu, iu] += d
+        if v <= n and idx[v] >= 0:
+            A[idx[v], iu] -= d
+
+
+@jit
+def _l1(n, f):
+    s = 0.0
+    for v in range(n):
+        s += abs(f[v])
+    return s
+
+
+@jit
+def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
+    """Solve the balance on the active nodes; returns (status, relative residual, iterations).
+
+    Newton from x = 0 with a non-negativity bound and backtracking on the L1 imbalance.
+    For linear kinetics the first step is exact: it is the direct solve L^T x = phi."""
+    k = _index_active(n, active, idx)
+    linear, kmax = True, 1.0
+    for i in range(m):
+        if src[i] > 0 and km[i] == km[i]:
+            linear = False
+            kmax = max(kmax, km[i])
+    x[:n] = 0.0
+    balance(n, m, src, dst, rate, km, x, f, gross)
+    norm = _l1(n, f)
+    res = rel_residual(n, f, gross)
+    for it in range(1, NEWTON_MAX_ITER + 1):
+        _assemble(n, m, src, dst, rate, km, idx, k, x, A)
+        if not lu_factor(k, A):
+            return FAILED, np.inf, it
+        for v in range(1, n + 1):
+            if idx[v] >= 0:
+                b[idx[v]] = f[v - 1]
+        lu_solve(k, A, b)
+        lam = 1.0
+        for v in range(1, n + 1):
+            j = idx[v]
+            if j >= 0 and x[v - 1] + b[j] < 0.0:
+                lam = min(lam, 0.9 * x[v - 1] / -b[j])
+        x0[:n] = x[:n]
+        for _ in range(40):
+            for v in range(1, n + 1):
+                j = idx[v]
+                if j >= 0:
+                    x[v - 1] = x0[v - 1] + lam * b[j]
+            balance(n, m, src, dst, rate, km, x, f, gross)
+            new_norm = _l1(n, f)
+            if linear or new_norm <= (1.0 - 1e-4 * lam) * norm:
+                break
+            lam *= 0.5
+        norm = new_norm
+        res = rel_residual(n, f, gross)
+        if linear:
+            return (OK if res == res else FAILED), res, it
+        if res <= NEWTON_RTOL:
+            return OK, res, it
+        if not (x[:n].max() < _X_BLOWUP * kmax):
+            return NO_EQUILIBRIUM, res, it
+    return (OK if res <= 1e3 * NEWTON_RTOL else NO_EQUILIBRIUM), res, NEWTON_MAX_ITER
+
+
+@jit
+def equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f, gross):
+    """Labels and equilibrium of one network from its reachability (kernels.reach._reach).
+
+    Returns (unique, bounded, relative residual, iterations); x holds the limit of the
+    trajectory from 0 when bounded, NaN otherwise.  For Michaelis-Menten kinetics a
+    topologically bounded network can still have no equilibrium (a node past capacity).
+    """
+    unique, bounded = _labels(n, to_exc, from_in)
+    if not bounded:
+        x[:n] = np.nan
+        return False, False, np.nan, 0
+    status, res, it = _solve(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f, gross)
+    if status != OK:
+        x[:n] = np.nan
+        return False, False, res, it
+    return unique, True, res, it
+
+
+def _edge_arrays(n, src, dst, rate, km):
+    src = np.ascontiguousarray(src, dtype=np.int32)
+    dst = np.ascontiguousarray(dst, dtype=np.int32)
+    rate = np.ascontiguousarray(rate, dtype=np.float64)
+    km = np.full(src.shape, np.nan) if km is None else np.ascontiguousarray(km, dtype=np.float64)
+    if not (src.ndim == 1 and src.shape == dst.shape == rate.shape == km.shape):
+        raise ValueError("src, dst, rate and km must be 1-d arrays of one length")
+    if src.size and (src.min() < 0 or max(src.max(), dst.max()) > n + 1):
+        raise ValueError(f"node ids must lie in 0..{n + 1}")
+    return src, dst, rate, km
+
+
+def solve(n, src, dst, rate, km=None):
+    """Public wrapper: (unique, bounded, x or None, relative residual, iterations)."""
+    src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
+    m = src.shape[0]
+    to_exc, from_in = np.empty(n + 2, np.bool_), np.empty(n + 2, np.bool_)
+    _reach(n, m, src, dst, np.empty(n + 3, np.int64), np.empty(max(m, 1), np.int32),
+           np.empty(n + 2, np.int64), to_exc, from_in)
+    x = np.empty(n)
+    unique, bounded, res, it = equilibrium(
+        n, m, src, dst, rate, km, to_exc, from_in, np.empty(n + 2, np.int64),
+        np.empty((n, n)), np.empty(n), x, np.empty(n), np.empty(n), np.empty(n))
+    return bool(unique), bool(bounded), (x if bounded else None), float(res), int(it)

@@ -13,7 +13,7 @@ from metabnet.kernels._jit import jit, pjit
 from metabnet.kernels.equilibrium import equilibrium
 from metabnet.kernels.graphs import random_graph
 from metabnet.kernels.ode import CONVERGED, integrate
-from metabnet.kernels.reach import _labels, _reach
+from metabnet.kernels.reach import _bfs, _labels, _reach
 from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
 
 (C_FAMILY, C_N_LO, C_N_HI, C_M_LO, C_M_HI, C_N_INTAKE, C_N_EXCRETION, C_WEIGHTS, C_W_LO,
@@ -26,6 +26,17 @@ FLAG_SOLVER_FAILED, FLAG_ATTEMPTS_EXHAUSTED = 1, 2
 MAX_ATTEMPTS = 10_000
 CHUNK = 32
 ODE_RTOL, ODE_ATOL, ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS = 1e-6, 1e-12, 1e-12, 1e12, 100_000
+
+
+def node_dtype(n_max):
+    """The smallest unsigned type that holds node ids 0..n_max+1."""
+    return np.uint8 if n_max <= 254 else np.uint16
+
+
+def rate_dtype(cfg):
+    """uint8 when every rate is an integer up to 255 (exact and 4x smaller), else float32."""
+    exact = cfg[C_WEIGHTS] == W_UNWEIGHTED or (cfg[C_WEIGHTS] == W_INTEGER and cfg[C_W_HI] <= 255)
+    return np.uint8 if exact else np.float32
 
 
 def capacity(cfg):
@@ -133,8 +144,11 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
                     break
                 m = m_new
                 redeemed += 1
-                _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
-                unique, bounded = _labels(n, to_exc, from_in)
+                if to_exc[dst[m - n_ex - 1]]:  # the new edge reaches excretion: update
+                    _bfs(n, m, dst, src, n + 1, ptr, adj, queue, to_exc)
+                    unique, bounded = _labels(n, to_exc, from_in)
+            _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
+            unique, bounded = _labels(n, to_exc, from_in)
         flags = 0
         if cfg[C_METHOD] == M_ODE:
             status, _, it, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
@@ -205,7 +219,8 @@ def _compact(m, ptr, rows, out):
 
 
 def generate(seed, shard, start, count, cfg):
-    """Public wrapper: networks start..start+count-1 of a shard as a dict of CSR arrays."""
+    """Public wrapper: networks start..start+count-1 of a shard as a dict of CSR arrays,
+    keyed as the datasets of a shard (metabnet.shard)."""
     cfg = np.ascontiguousarray(cfg, dtype=np.float64)
     if cfg.shape != (C_SIZE,):
         raise ValueError(f"cfg must be a float64 vector of length {C_SIZE}")
@@ -222,14 +237,17 @@ def generate(seed, shard, start, count, cfg):
               o["redeemed"], o["iterations"], o["attempts"], o["flags"])
     edge_ptr = np.zeros(count + 1, np.int64)
     np.cumsum(o["m"], out=edge_ptr[1:])
-    node_ptr = np.zeros(count + 1, np.int64)
-    np.cumsum(o["n"], out=node_ptr[1:])
-    out = {k: o[k] for k in ("n", "unique", "bounded", "residual", "redeemed", "iterations",
-                             "attempts", "flags")}
+    node_ptr = np.zeros(count + 1, np.int64)  # node values only for bounded networks
+    n_values = np.where(o["bounded"], o["n"], 0).astype(np.int32)
+    np.cumsum(n_values, out=node_ptr[1:])
+    out = {"n": o["n"], "exists_unique": o["unique"], "exists_bounded": o["bounded"]}
+    for k in ("residual", "redeemed", "iterations", "attempts", "flags"):
+        out[k] = o[k]
     out["edge_ptr"], out["node_ptr"] = edge_ptr, node_ptr
-    for k in ("src", "dst", "rate", "km"):
-        out[k] = np.empty(edge_ptr[-1], o[k].dtype)
-        _compact(o["m"], edge_ptr, o[k], out[k])
+    node = node_dtype(n_max)
+    for k, dtype in (("src", node), ("dst", node), ("rate", rate_dtype(cfg)), ("km", np.float32)):
+        out["edge_" + k] = np.empty(edge_ptr[-1], dtype)
+        _compact(o["m"], edge_ptr, o[k], out["edge_" + k])
     out["x"] = np.empty(node_ptr[-1])
-    _compact(o["n"], node_ptr, o["x"], out["x"])
+    _compact(n_values, node_ptr, o["x"], out["x"])
     return out

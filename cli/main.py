@@ -1,0 +1,19 @@
+"""`metabnet`: one click group; each subcommand lives in its own short module."""
+import click
+
+from metabnet import __version__
+from metabnet.cli.export import export
+from metabnet.cli.gen import gen
+from metabnet.cli.info import info
+from metabnet.cli.solve import solve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="metabnet")
+def main():
+    """Generate labelled metabolic networks, compute their equilibria, and (with a trained
+    Transformer) predict them.  Run `metabnet COMMAND --help` for each command."""
+
+
+for command in (gen, solve, export, info):
+    main.add_command(command)

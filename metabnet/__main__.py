@@ -1,0 +1,3 @@
+from metabnet.cli.main import main
+
+main()

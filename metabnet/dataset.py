@@ -1,0 +1,121 @@
+"""A directory of shards: plan, generate (locally or as Dask tasks), resume, summarise."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from metabnet.generate import Batch, GenConfig, generate
+from metabnet.shard import ShardWriter, is_complete, open_shard, shard_stats
+
+MANIFEST = "metabnet.json"
+SUMMARY_KEYS = ("n", "edge_ptr", "exists_unique", "exists_bounded", "residual", "redeemed", "flags")
+
+
+@dataclass(frozen=True)
+class Plan:
+    out: Path
+    config: GenConfig
+    count: int
+    seed: int = 0
+    shard_size: int = 100_000
+    batch_size: int = 16_384
+
+    def shards(self) -> list[tuple[int, int]]:
+        """(shard index, networks) pairs; network i of shard s uses stream (seed, s, i)."""
+        full, rest = divmod(self.count, self.shard_size)
+        return [(s, self.shard_size) for s in range(full)] + ([(full, rest)] if rest else [])
+
+    def path(self, shard: int) -> Path:
+        return self.out / f"shard-{shard:05d}.h5"
+
+    def manifest(self) -> dict:
+        return {"config": json.loads(self.config.to_json()), "seed": self.seed,
+                "count": self.count, "shard_size": self.shard_size}
+
+
+def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) -> str:
+    """Generate one shard into place (a Dask task, or a local step); returns its path.
+
+    The next batch is generated on a worker thread (the kernels release the GIL) while
+    this one is compressed and written."""
+    w = ShardWriter(plan.path(shard), plan.config, plan.seed, shard, 0, h5opts)
+    starts = range(0, count, plan.batch_size)
+    make = lambda s: generate(plan.config, min(plan.batch_size, count - s), plan.seed, shard, s)  # noqa: E731
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(make, starts[0]) if starts else None
+            for j in range(len(starts)):
+                batch = pending.result()
+                pending = pool.submit(make, starts[j + 1]) if j + 1 < len(starts) else None
+                w.append(batch)
+                if on_batch:
+                    on_batch(len(batch))
+        w.close()
+    except BaseException:
+        w.abort()
+        raise
+    return str(plan.path(shard))
+
+
+def _check_manifest(plan: Plan):
+    plan.out.mkdir(parents=True, exist_ok=True)
+    mpath = plan.out / MANIFEST
+    want = plan.manifest()
+    if mpath.exists():
+        have = json.loads(mpath.read_text())
+        if have != want:
+            raise ValueError(f"{plan.out}: holds shards of another run ({mpath} differs); "
+                             "use a new --out directory")
+    else:
+        mpath.write_text(json.dumps(want, indent=2) + "\n")
+
+
+def run(plan: Plan, scheduler: str | None = None, progress: bool = True) -> dict:
+    """Write every missing shard of the plan; return the summary of the whole directory."""
+    from tqdm.auto import tqdm
+
+    _check_manifest(plan)
+    todo = [(s, k) for s, k in plan.shards() if not is_complete(plan.path(s), k)]
+    skipped = len(plan.shards()) - len(todo)
+    for s, _ in todo:
+        plan.path(s).with_name(plan.path(s).name + ".tmp").unlink(missing_ok=True)
+    total = sum(k for _, k in todo)
+    t0 = time.perf_counter()
+    with tqdm(total=total, unit="net", unit_scale=True, disable=not progress,
+              desc=f"gen {plan.config.family} {plan.config.size}") as bar:
+        if scheduler:
+            from distributed import Client, as_completed
+
+            with Client(scheduler) as client:
+                futures = {client.submit(write_shard, plan, s, k, pure=False): k for s, k in todo}
+                for fut in as_completed(futures):
+                    fut.result()
+                    bar.update(futures[fut])
+        else:
+            for s, k in todo:
+                write_shard(plan, s, k, on_batch=bar.update)
+    seconds = time.perf_counter() - t0
+    summary = summarize([plan.path(s) for s, _ in plan.shards()])
+    summary.update(written_shards=len(todo), skipped_shards=skipped, generated=total,
+                   seconds=round(seconds, 3),
+                   networks_per_s=round(total / seconds, 1) if total and seconds > 0 else None)
+    return summary
+
+
+def summarize(paths) -> dict:
+    """Class balance and node/edge statistics over shards, reading only the small arrays."""
+    parts = []
+    for p in paths:
+        with open_shard(p) as f:
+            parts.append({k: f[k][()] for k in SUMMARY_KEYS})
+    cat = Batch({k: np.concatenate([p[k] for p in parts]) for k in SUMMARY_KEYS if k != "edge_ptr"})
+    m = np.concatenate([np.diff(p["edge_ptr"]) for p in parts])
+    cat["edge_ptr"] = np.concatenate([[0], np.cumsum(m)])
+    out = shard_stats(cat)
+    out["shards"] = len(parts)
+    return out

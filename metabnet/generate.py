@@ -1,0 +1,139 @@
+"""Generator settings (DESIGN §2): graph families, size classes, weights, kinetics, balance.
+
+`GenConfig` is the one description of a run; it travels as JSON into every shard and is
+packed into the float vector the Numba driver reads (`kernels.batch.C_*`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from metabnet.kernels import batch as kb
+from metabnet.kernels import graphs
+from metabnet.network import Network
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    code: int  # kernels.graphs family code
+    about: str
+
+
+FAMILIES = {f.name: f for f in (
+    Family("erdos", graphs.ERDOS, "directed G(n, p) with p = m / (n (n - 1)); the training default"),
+    Family("erdos_gnm", graphs.ERDOS_GNM, "directed G(n, m): exactly m distinct edges"),
+    Family("small_world", graphs.SMALL_WORLD,
+           "Watts-Strogatz ring of degree ~2m/n, rewiring p ~ U[0,1], random edge directions"),
+    Family("scale_free", graphs.SCALE_FREE,
+           "directed scale-free growth (alpha .41, beta .54, gamma .05), loops dropped, parallels merged"),
+)}
+SIZES = {"S": (32, 64), "M": (64, 128), "L": (128, 256)}  # inner nodes, both ends included
+WEIGHTS = {"unweighted": kb.W_UNWEIGHTED, "integer": kb.W_INTEGER, "log-uniform": kb.W_LOG_UNIFORM}
+BALANCES = {"none": kb.B_NONE, "redeem": kb.B_REDEEM, "drop": kb.B_DROP, "ratio": kb.B_RATIO}
+METHODS = {"direct": kb.M_DIRECT, "ode": kb.M_ODE}
+KINETICS = {"linear": 0, "michaelis-menten": 1}
+
+
+@dataclass(frozen=True)
+class GenConfig:
+    family: str = "erdos"  # one of FAMILIES
+    size: str = "S"  # S, M, L, or "custom" with n_min/n_max
+    n_min: int | None = None  # custom inner-node range (overrides size)
+    n_max: int | None = None
+    m_min: float = 2.0  # edges m = round(U[m_min, m_max] * n)
+    m_max: float = 4.0
+    intake: int = 1  # intake edges, to distinct random inner nodes
+    excretion: int = 1  # excretion edges, from distinct random inner nodes
+    weights: str = "integer"  # unweighted (all 1) | integer (w_min..w_max) | log-uniform
+    w_min: float = 1.0
+    w_max: float = 99.0
+    kinetics: str = "linear"  # linear | michaelis-menten (rates are V, K ~ log-U[k_min, k_max])
+    k_min: float = 0.1
+    k_max: float = 10.0
+    balance: str = "redeem"  # none | redeem (p_redeem) | drop (keep p_keep of negatives) | ratio
+    p_redeem: float = 0.4  # the paper's redemption probability
+    p_keep: float = 0.2  # drop mode keeps 1 in 5 networks without equilibrium
+    ratio: float = 0.5  # ratio mode: exact share of networks with a unique equilibrium
+    method: str = "direct"  # direct (solve / Newton) | ode (Rosenbrock to steady state)
+
+    def __post_init__(self):
+        lo, hi = self.node_range
+        checks = [
+            (self.family in FAMILIES, f"unknown family {self.family!r} (choose from {', '.join(FAMILIES)})"),
+            (self.size in SIZES or self.size == "custom", f"unknown size {self.size!r} (S, M, L or custom)"),
+            (1 <= lo <= hi <= 65_000, f"bad node range {lo}..{hi}"),
+            (0 < self.m_min <= self.m_max, f"bad edge factor range {self.m_min}..{self.m_max}"),
+            (self.intake >= 1 and self.excretion >= 1, "need at least one intake and one excretion edge"),
+            (self.weights in WEIGHTS, f"unknown weights {self.weights!r} ({', '.join(WEIGHTS)})"),
+            (0 < self.w_min <= self.w_max, f"bad weight range {self.w_min}..{self.w_max}"),
+            (self.kinetics in KINETICS, f"unknown kinetics {self.kinetics!r}"),
+            (0 < self.k_min <= self.k_max, f"bad K range {self.k_min}..{self.k_max}"),
+            (self.balance in BALANCES, f"unknown balance {self.balance!r} ({', '.join(BALANCES)})"),
+            (0 <= self.p_redeem <= 1 and 0 <= self.p_keep <= 1 and 0 <= self.ratio <= 1,
+             "probabilities must lie in [0, 1]"),
+            (self.method in METHODS, f"unknown method {self.method!r} ({', '.join(METHODS)})"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)
+
+    @property
+    def node_range(self) -> tuple[int, int]:
+        lo, hi = SIZES.get(self.size, (1, 1))
+        return (self.n_min if self.n_min is not None else lo, self.n_max if self.n_max is not None else hi)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GenConfig":
+        d = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def vector(self) -> np.ndarray:
+        """The float64 settings vector of kernels.batch."""
+        c = np.zeros(kb.C_SIZE)
+        lo, hi = self.node_range
+        c[kb.C_FAMILY] = FAMILIES[self.family].code
+        c[kb.C_N_LO], c[kb.C_N_HI] = lo, hi
+        c[kb.C_M_LO], c[kb.C_M_HI] = self.m_min, self.m_max
+        c[kb.C_N_INTAKE], c[kb.C_N_EXCRETION] = self.intake, self.excretion
+        c[kb.C_WEIGHTS], c[kb.C_W_LO], c[kb.C_W_HI] = WEIGHTS[self.weights], self.w_min, self.w_max
+        c[kb.C_KINETICS], c[kb.C_K_LO], c[kb.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
+        c[kb.C_BALANCE], c[kb.C_P_REDEEM], c[kb.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep
+        c[kb.C_RATIO], c[kb.C_METHOD] = self.ratio, METHODS[self.method]
+        return c
+
+
+class Batch(dict):
+    """CSR arrays of consecutive networks, keyed as the datasets of a shard (metabnet.shard)."""
+
+    def __len__(self):
+        return len(self["n"])
+
+    def network(self, i: int, kinetics: str = "linear", name: str = "") -> Network:
+        e0, e1 = self["edge_ptr"][i], self["edge_ptr"][i + 1]
+        km = self["edge_km"][e0:e1].astype(np.float64) if kinetics == "michaelis-menten" else None
+        return Network(int(self["n"][i]), self["edge_src"][e0:e1], self["edge_dst"][e0:e1],
+                       self["edge_rate"][e0:e1].astype(np.float64), km, kinetics, name)
+
+    def x(self, i: int) -> np.ndarray | None:
+        if not self["exists_bounded"][i]:
+            return None
+        return self["x"][self["node_ptr"][i]:self["node_ptr"][i + 1]]
+
+
+def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start: int = 0) -> Batch:
+    """Networks start..start+count-1 of `shard`, labelled; the same bytes for any thread count."""
+    if count < 0 or seed < 0 or shard < 0 or start < 0:
+        raise ValueError("count, seed, shard and start must be non-negative")
+    out = Batch(kb.generate(seed, shard, start, count, config.vector()))
+    bad = np.flatnonzero(out["flags"] & kb.FLAG_ATTEMPTS_EXHAUSTED)
+    if bad.size:
+        raise RuntimeError(f"network {start + bad[0]}: no network of the target class after "
+                           f"{kb.MAX_ATTEMPTS} attempts; relax --balance/--ratio")
+    return out

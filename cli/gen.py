@@ -24,6 +24,9 @@ _d = GenConfig()
 @click.option("--weights", type=click.Choice(list(WEIGHTS)), default=_d.weights, show_default=True)
 @click.option("--w-min", type=float, default=_d.w_min, show_default=True)
 @click.option("--w-max", type=float, default=_d.w_max, show_default=True)
+@click.option("--intake-scale", type=float, default=_d.intake_scale, show_default=True,
+              help="Multiply intake rates by this (Michaelis-Menten networks need less inflow "
+                   "than their capacity: try 0.05).")
 @click.option("--kinetics", type=click.Choice(list(KINETICS)), default=_d.kinetics, show_default=True)
 @click.option("--k-min", type=float, default=_d.k_min, show_default=True, help="Michaelis constants K ~ log-U[k-min, k-max].")
 @click.option("--k-max", type=float, default=_d.k_max, show_default=True)

@@ -10,6 +10,7 @@ import numpy as np
 from numba import prange
 
 from metabnet.kernels._jit import jit, pjit
+from metabnet.kernels.equilibrium import FAILED as SOLVE_FAILED
 from metabnet.kernels.equilibrium import equilibrium
 from metabnet.kernels.graphs import random_graph
 from metabnet.kernels.ode import CONVERGED, integrate
@@ -18,7 +19,7 @@ from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
 
 (C_FAMILY, C_N_LO, C_N_HI, C_M_LO, C_M_HI, C_N_INTAKE, C_N_EXCRETION, C_WEIGHTS, C_W_LO,
  C_W_HI, C_KINETICS, C_K_LO, C_K_HI, C_BALANCE, C_P_REDEEM, C_P_KEEP, C_RATIO, C_METHOD,
- C_SIZE) = range(19)
+ C_INTAKE_SCALE, C_SIZE) = range(20)
 W_UNWEIGHTED, W_INTEGER, W_LOG_UNIFORM = 0, 1, 2
 B_NONE, B_REDEEM, B_DROP, B_RATIO = 0, 1, 2, 3
 M_DIRECT, M_ODE = 0, 1
@@ -36,6 +37,7 @@ def node_dtype(n_max):
 def rate_dtype(cfg):
     """uint8 when every rate is an integer up to 255 (exact and 4x smaller), else float32."""
     exact = cfg[C_WEIGHTS] == W_UNWEIGHTED or (cfg[C_WEIGHTS] == W_INTEGER and cfg[C_W_HI] <= 255)
+    exact = exact and cfg[C_INTAKE_SCALE] == 1.0
     return np.uint8 if exact else np.float32
 
 
@@ -132,6 +134,8 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             m += 1
         for e in range(m):
             rate[e] = _rate(state, cfg)
+            if src[e] == 0 and cfg[C_INTAKE_SCALE] != 1.0:
+                rate[e] = np.float64(np.float32(rate[e] * cfg[C_INTAKE_SCALE]))
             km[e] = _km(state, cfg, src[e] == 0)
         _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
         unique, bounded = _labels(n, to_exc, from_in)
@@ -150,9 +154,18 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
             unique, bounded = _labels(n, to_exc, from_in)
         flags = 0
-        if cfg[C_METHOD] == M_ODE:
-            status, _, it, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
-                                           ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS)
+        use_ode = cfg[C_METHOD] == M_ODE
+        if not use_ode:
+            unique, bounded, res, it, status = equilibrium(n, m, src, dst, rate, km, to_exc, from_in,
+                                                           idx, A, b, x, x0, f, gross)
+            use_ode = status == SOLVE_FAILED  # Newton stalled: the ODE decides
+            if bounded and not (res <= 1e-8):
+                flags |= FLAG_SOLVER_FAILED
+        if use_ode:
+            unique, _ = _labels(n, to_exc, from_in)
+            status, _, steps, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
+                                              ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS)
+            it = steps if cfg[C_METHOD] == M_ODE else it + steps
             bounded = status == CONVERGED
             unique = unique and bounded
             if status > 1:
@@ -160,11 +173,6 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             if not bounded:
                 x[:n] = np.nan
                 res = np.nan
-        else:
-            unique, bounded, res, it = equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx,
-                                                   A, b, x, x0, f, gross)
-            if bounded and not (res <= 1e-8):
-                flags |= FLAG_SOLVER_FAILED
         if balance == B_DROP and not unique and uniform(state) >= cfg[C_P_KEEP]:
             continue
         if balance == B_RATIO and np.int64(unique) != target:

@@ -104,6 +104,23 @@ def _l1(n, f):
 
 
 @jit
+def _over_capacity(n, m, src, dst, rate, km, w):
+    """True when some node's constant intake alone reaches the total V of its outgoing
+    Michaelis-Menten reactions (a cheap, common certificate of no equilibrium)."""
+    w[:n] = 0.0
+    for i in range(m):
+        u = src[i]
+        if u == 0:
+            w[dst[i] - 1] += rate[i]
+        elif u != dst[i]:
+            w[u - 1] -= rate[i]
+    for v in range(n):
+        if w[v] > 0.0:
+            return True
+    return False
+
+
+@jit
 def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
     """Solve the balance on the active nodes; returns (status, relative residual, iterations).
 
@@ -115,6 +132,8 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
         if src[i] > 0 and km[i] == km[i]:
             linear = False
             kmax = max(kmax, km[i])
+    if not linear and _over_capacity(n, m, src, dst, rate, km, f):
+        return NO_EQUILIBRIUM, np.inf, 0
     x[:n] = 0.0
     balance(n, m, src, dst, rate, km, x, f, gross)
     norm = _l1(n, f)
@@ -151,26 +170,28 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
             return OK, res, it
         if not (x[:n].max() < _X_BLOWUP * kmax):
             return NO_EQUILIBRIUM, res, it
-    return (OK if res <= 1e3 * NEWTON_RTOL else NO_EQUILIBRIUM), res, NEWTON_MAX_ITER
+    return (OK if res <= 1e3 * NEWTON_RTOL else FAILED), res, NEWTON_MAX_ITER
 
 
 @jit
 def equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f, gross):
     """Labels and equilibrium of one network from its reachability (kernels.reach._reach).
 
-    Returns (unique, bounded, relative residual, iterations); x holds the limit of the
-    trajectory from 0 when bounded, NaN otherwise.  For Michaelis-Menten kinetics a
-    topologically bounded network can still have no equilibrium (a node past capacity).
+    Returns (unique, bounded, relative residual, iterations, status); x holds the limit of
+    the trajectory from 0 when bounded, NaN otherwise.  For Michaelis-Menten kinetics a
+    topologically bounded network can still have no equilibrium (a node past capacity:
+    status NO_EQUILIBRIUM); status FAILED means Newton stalled without a verdict, and the
+    caller decides by integrating the ODE (kernels.ode).
     """
     unique, bounded = _labels(n, to_exc, from_in)
     if not bounded:
         x[:n] = np.nan
-        return False, False, np.nan, 0
+        return False, False, np.nan, 0, NO_EQUILIBRIUM
     status, res, it = _solve(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f, gross)
     if status != OK:
         x[:n] = np.nan
-        return False, False, res, it
-    return unique, True, res, it
+        return False, False, res, it, status
+    return unique, True, res, it, OK
 
 
 def _edge_arrays(n, src, dst, rate, km):
@@ -186,14 +207,24 @@ def _edge_arrays(n, src, dst, rate, km):
 
 
 def solve(n, src, dst, rate, km=None):
-    """Public wrapper: (unique, bounded, x or None, relative residual, iterations)."""
+    """Public wrapper: (unique, bounded, x or None, relative residual, iterations, method).
+
+    method is "direct" (linear), "newton" (Michaelis-Menten), or "newton+ode" when Newton
+    stalled and the ODE integrator decided."""
     src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
     m = src.shape[0]
     to_exc, from_in = np.empty(n + 2, np.bool_), np.empty(n + 2, np.bool_)
     _reach(n, m, src, dst, np.empty(n + 3, np.int64), np.empty(max(m, 1), np.int32),
            np.empty(n + 2, np.int64), to_exc, from_in)
     x = np.empty(n)
-    unique, bounded, res, it = equilibrium(
+    unique, bounded, res, it, status = equilibrium(
         n, m, src, dst, rate, km, to_exc, from_in, np.empty(n + 2, np.int64),
         np.empty((n, n)), np.empty(n), x, np.empty(n), np.empty(n), np.empty(n))
-    return bool(unique), bool(bounded), (x if bounded else None), float(res), int(it)
+    method = "newton" if np.isfinite(km).any() else "direct"
+    if status == FAILED:
+        from metabnet.kernels import ode
+
+        st, x, _, steps, res = ode.integrate_network(n, src, dst, rate, km)
+        unique, bounded = _labels(n, to_exc, from_in)[0] and st == ode.CONVERGED, st == ode.CONVERGED
+        it, method = it + steps, "newton+ode"
+    return bool(unique), bool(bounded), (x if bounded else None), float(res), int(it), method

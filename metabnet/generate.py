@@ -50,6 +50,7 @@ class GenConfig:
     weights: str = "integer"  # unweighted (all 1) | integer (w_min..w_max) | log-uniform
     w_min: float = 1.0
     w_max: float = 99.0
+    intake_scale: float = 1.0  # intake rates phi are drawn as weights, then multiplied by this
     kinetics: str = "linear"  # linear | michaelis-menten (rates are V, K ~ log-U[k_min, k_max])
     k_min: float = 0.1
     k_max: float = 10.0
@@ -69,6 +70,7 @@ class GenConfig:
             (self.intake >= 1 and self.excretion >= 1, "need at least one intake and one excretion edge"),
             (self.weights in WEIGHTS, f"unknown weights {self.weights!r} ({', '.join(WEIGHTS)})"),
             (0 < self.w_min <= self.w_max, f"bad weight range {self.w_min}..{self.w_max}"),
+            (self.intake_scale > 0, "intake scale must be positive"),
             (self.kinetics in KINETICS, f"unknown kinetics {self.kinetics!r}"),
             (0 < self.k_min <= self.k_max, f"bad K range {self.k_min}..{self.k_max}"),
             (self.balance in BALANCES, f"unknown balance {self.balance!r} ({', '.join(BALANCES)})"),
@@ -106,6 +108,7 @@ class GenConfig:
         c[kb.C_KINETICS], c[kb.C_K_LO], c[kb.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
         c[kb.C_BALANCE], c[kb.C_P_REDEEM], c[kb.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep
         c[kb.C_RATIO], c[kb.C_METHOD] = self.ratio, METHODS[self.method]
+        c[kb.C_INTAKE_SCALE] = self.intake_scale
         return c
 
 

@@ -16,8 +16,7 @@ def solve(net: Network, method: str = "direct") -> dict:
     "method", "iterations"} for one network; x is the limit of the trajectory from 0."""
     km = net.km_or_nan()
     if method == "direct":
-        unique, bounded, x, res, it = keq.solve(net.n, net.src, net.dst, net.rate, km)
-        method = "newton" if net.kinetics == "michaelis-menten" else "direct"
+        unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km)
     elif method == "ode":
         status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
         unique, _ = kreach.labels(net.n, net.src, net.dst)

@@ -1,0 +1,248 @@
+"""Network files (DESIGN §5): read and write .json, .jsonl, .tsv and the paper's token JSON.
+
+Every problem with a file becomes one `FormatError` whose message is a single line,
+``path: problem`` or ``path:line: problem``, so a batch can report it and go on.
+
+TSV holds one network, one reaction per line: ``src<TAB>dst<TAB>rate`` (whitespace also
+separates columns when a line has no tab).  A 4th column K makes the file Michaelis-Menten
+(rate is then V); intake lines need no K, and a K given there is ignored.  ``INTAKE`` and
+``EXCRETION`` are the special nodes; every other name (string or integer) is an inner node,
+numbered 1..n in order of first appearance; the names are kept in ``net.meta["nodes"]``.
+Lines starting with ``#`` and a header ``src dst rate [K]`` are skipped.  A written TSV
+names inner nodes 1..n, so a node with no reaction is lost, and reading it back numbers the
+nodes by first appearance again.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from pathlib import Path
+
+from metabnet.network import Network, NetworkError
+
+SUFFIXES = (".json", ".jsonl", ".tsv", ".xml", ".sbml")
+_HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
+_SPECIAL = ("INTAKE", "EXCRETION")
+
+
+class FormatError(ValueError):
+    """A file that cannot be read or written as networks; ``str()`` is one line."""
+
+    def __init__(self, path, problem, line: int | None = None):
+        self.path, self.line = str(path), line
+        self.problem = " ".join(str(problem).split())  # one line, whatever the cause said
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {self.problem}")
+
+    def __reduce__(self):  # picklable across processes (Dask workers)
+        return type(self), (self.path, self.problem, self.line)
+
+
+# ---- reading ---------------------------------------------------------------------------
+def read_networks(path) -> list[Network]:
+    """All networks in the file at `path`, chosen by extension; FormatError on any problem."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xml", ".sbml"):
+        raise FormatError(path, "SBML support is not implemented yet")
+    readers = {".json": _read_json, ".jsonl": _read_jsonl, ".tsv": _read_tsv}
+    if suffix not in readers:
+        raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
+                                f"(expected one of {' '.join(SUFFIXES)})")
+    nets = readers[suffix](path, _read_text(path))
+    for net in nets:
+        net.meta["file"] = str(path)
+    return nets
+
+
+def iter_network_files(paths) -> list[Path]:
+    """The files named in `paths` plus the network files (by extension) found under the folders
+    among them, recursively and skipping hidden entries; sorted, without duplicates.  A named
+    file is kept whatever its extension (or existence) so that reading it reports the problem."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    found = set()
+    for p in map(Path, paths):
+        if not p.is_dir():
+            found.add(p)
+            continue
+        for f in p.rglob("*"):
+            if (f.suffix.lower() in SUFFIXES and f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)):
+                found.add(f)
+    return sorted(found)
+
+
+def load_json(path):
+    """The JSON value in the file at `path`; FormatError when unreadable, empty or malformed."""
+    return _parse_json(path, _read_text(path))
+
+
+def _read_text(path) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise FormatError(path, "not a UTF-8 text file") from None
+    if not text.strip():
+        raise FormatError(path, "file is empty")
+    return text
+
+
+def _parse_json(path, text: str, line: int | None = None):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        where = f"column {e.colno}" if line else f"line {e.lineno} column {e.colno}"
+        raise FormatError(path, f"malformed JSON: {e.msg} ({where})", line) from None
+    except (ValueError, RecursionError) as e:  # e.g. an integer with too many digits
+        raise FormatError(path, f"malformed JSON: {e}", line) from None
+
+
+def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
+    try:
+        net = Network.from_dict(obj)
+    except NetworkError as e:
+        raise FormatError(path, e, line) from None
+    except (ValueError, TypeError, OverflowError) as e:  # int(NaN), beyond int32
+        raise FormatError(path, f"invalid node id ({e})", line) from None
+    net.name = net.name or name
+    return net
+
+
+def _read_json(path: Path, text: str) -> list[Network]:
+    obj = _parse_json(path, text)
+    if isinstance(obj, dict) and "data_input" in obj:
+        from metabnet.tokens import parse_token_json  # tokens imports this module
+
+        return [net for net, *_ in parse_token_json(obj, path)]
+    return [_network(obj, path, path.stem)]
+
+
+def _read_jsonl(path: Path, text: str) -> list[Network]:
+    nets = []
+    for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
+        if line.strip():
+            nets.append(_network(_parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
+    return nets
+
+
+def _positive(path, lineno: int, what: str, s: str) -> float:
+    try:
+        x = float(s)
+    except ValueError:
+        raise FormatError(path, f"{what} {s!r} is not a number", lineno) from None
+    if not math.isfinite(x):
+        raise FormatError(path, f"{what} is not finite ({s})", lineno)
+    if x <= 0:
+        raise FormatError(path, f"{what} must be positive, got {s}", lineno)
+    return x
+
+
+def _read_tsv(path: Path, text: str) -> list[Network]:
+    rows, names, mm = [], {}, False
+    for lineno, line in enumerate(text.split("\n"), 1):
+        cols = [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
+        while cols and not cols[-1]:
+            cols.pop()
+        if not cols or cols[0].startswith("#"):
+            continue
+        if not rows and [c.lower() for c in cols] in _HEADERS:
+            mm = len(cols) == 4
+            continue
+        if len(cols) not in (3, 4) or not all(cols):
+            raise FormatError(path, f"expected 3 columns (src dst rate) or 4 (src dst V K), got "
+                                    f"{len(cols)}{'' if all(cols) else ' with an empty one'}", lineno)
+        u, v = cols[0], cols[1]
+        if u == "EXCRETION" or v == "INTAKE":
+            raise FormatError(path, f"reaction {u} -> {v}: nothing leaves EXCRETION or enters INTAKE", lineno)
+        if (u, v) == _SPECIAL:
+            raise FormatError(path, "reaction goes straight from INTAKE to EXCRETION", lineno)
+        for node in (u, v):
+            if node not in _SPECIAL:
+                names.setdefault(node, len(names) + 1)
+        rate = _positive(path, lineno, "rate", cols[2])
+        km = _positive(path, lineno, "K", cols[3]) if len(cols) == 4 and u != "INTAKE" else math.nan
+        mm |= len(cols) == 4
+        rows.append((lineno, u, v, rate, km))
+    if not rows:
+        raise FormatError(path, "no reactions in file")
+    if mm:
+        for lineno, u, _, _, km in rows:
+            if u != "INTAKE" and math.isnan(km):
+                raise FormatError(path, "Michaelis-Menten file (K column) but no K on this line", lineno)
+    ids = {**names, "INTAKE": 0, "EXCRETION": len(names) + 1}
+    _, us, vs, rates, kms = zip(*rows)
+    net = Network(len(names), [ids[u] for u in us], [ids[v] for v in vs], rates, kms if mm else None,
+                  "michaelis-menten" if mm else "linear", path.stem, {"nodes": list(names)})
+    try:
+        net.validate()
+    except NetworkError as e:
+        raise FormatError(path, e) from None
+    return [net]
+
+
+# ---- writing ---------------------------------------------------------------------------
+def write_networks(path, networks) -> None:
+    """Write `networks` (a Network or a list) to `path` by extension: .json (exactly one),
+    .jsonl, .tsv (exactly one) or .tokens.json (the paper's token JSON, labels taken from
+    ``meta["exists_unique"]`` and ``meta["x"]`` when present).  FormatError on any problem."""
+    path = Path(path)
+    nets = [networks] if isinstance(networks, Network) else list(networks)
+    if not nets:
+        raise FormatError(path, "no network to write")
+    for net in nets:
+        try:
+            net.validate()
+        except NetworkError as e:
+            raise FormatError(path, f"network {net.name!r}: {e}") from None
+    if path.name.lower().endswith(".tokens.json"):
+        from metabnet.tokens import write_token_json
+
+        examples = [(net, net.meta.get("exists_unique"), net.meta.get("x"), net.name) for net in nets]
+        return write_token_json(path, examples)
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".tsv") and len(nets) != 1:
+        raise FormatError(path, f"a {suffix} file holds exactly one network, got {len(nets)} (use .jsonl)")
+    if suffix in (".json", ".jsonl"):
+        text = "".join(json.dumps(net.to_dict(), allow_nan=False) + "\n" for net in nets)
+    elif suffix == ".tsv":
+        text = _tsv(nets[0])
+    else:
+        raise FormatError(path, f"cannot write {suffix or 'a file without extension'!r} "
+                                "(expected .json, .jsonl, .tsv or .tokens.json)")
+    write_text(path, text)
+
+
+def write_text(path, text: str) -> None:
+    """Write through a temporary name and rename, so a killed run leaves no half file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
+
+
+def _fmt(x) -> str:
+    """A number that reads back exactly: integers without '.0', floats at repr precision."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
+
+
+def _tsv(net: Network) -> str:
+    mm = net.kinetics == "michaelis-menten"
+    names = {0: "INTAKE", net.n + 1: "EXCRETION"}
+    lines = ["src\tdst\trate" + ("\tK" if mm else "")]
+    for u, v, r, k in zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()):
+        cols = [names.get(u, str(u)), names.get(v, str(v)), _fmt(r)]
+        if mm and u != 0:
+            cols.append(_fmt(k))
+        lines.append("\t".join(cols))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,233 @@
+"""Slow, obviously-correct references (networkx, numpy, scipy) for the Numba kernels.
+
+Written for clarity, not speed: plain Python loops over the edge list, dense matrices,
+library solvers.  Every function takes a `metabnet.Network` (DESIGN §1): inner nodes 1..n,
+intake node 0, excretion node n+1; array index i holds node i+1.
+
+Kinetics: on inner and excretion edges the flux is ``rate * x_u`` (linear) or
+``V x_u / (K + x_u)`` (Michaelis-Menten, V = rate, K = km); on intake edges it is the
+constant ``rate``.  A self-loop moves mass from a node to itself: no net flux.
+"""
+import networkx as nx
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import root
+
+
+# ---- topology ----------------------------------------------------------------------
+
+def _graph(net) -> nx.DiGraph:
+    """All edges, intake and excretion included, on nodes 0..n+1."""
+    g = nx.DiGraph()
+    g.add_nodes_from(range(net.n + 2))
+    g.add_edges_from(zip(net.src.tolist(), net.dst.tolist()))
+    return g
+
+
+def reaches_excretion(net) -> np.ndarray:
+    """(n,) bool: inner node v has a directed path to the excretion node n+1."""
+    anc = nx.ancestors(_graph(net), net.n + 1)
+    return np.array([v in anc for v in range(1, net.n + 1)], dtype=bool)
+
+
+def reachable_from_intake(net) -> np.ndarray:
+    """(n,) bool: inner node v has a directed path from the intake node 0."""
+    desc = nx.descendants(_graph(net), 0)
+    return np.array([v in desc for v in range(1, net.n + 1)], dtype=bool)
+
+
+def labels(net) -> tuple[bool, bool]:
+    """(unique, bounded) for LINEAR kinetics, by the two rules of DESIGN §1.
+
+    unique:  every inner node reaches excretion (the paper's code; L is then invertible).
+    bounded: every inner node reachable from the intake reaches excretion (the paper's prose;
+             the trajectory from x(0)=0 converges).  unique implies bounded; the gap is a
+             dead end (a set with no way out) that nothing feeds.
+    """
+    to_exc, from_in = reaches_excretion(net), reachable_from_intake(net)
+    unique = bool(to_exc.all())
+    bounded = bool(np.all(to_exc[from_in]))
+    return unique, bounded
+
+
+# ---- the mass balance --------------------------------------------------------------
+
+def _edge_flux(net, i, x) -> float:
+    """Flux through edge i at concentrations x."""
+    u, r = int(net.src[i]), float(net.rate[i])
+    if u == 0:
+        return r
+    if net.kinetics == "linear":
+        return r * x[u - 1]
+    k = float(net.km[i])
+    return r * x[u - 1] / (k + x[u - 1])
+
+
+def _edge_dflux(net, i, x) -> float:
+    """d(flux of edge i) / d x_src (0 for intake edges)."""
+    u, r = int(net.src[i]), float(net.rate[i])
+    if u == 0:
+        return 0.0
+    if net.kinetics == "linear":
+        return r
+    k = float(net.km[i])
+    return r * k / (k + x[u - 1]) ** 2
+
+
+def flux_balance(net, x) -> np.ndarray:
+    """dx/dt (n,) at concentrations x (n,): inflow minus outflow, edge by edge."""
+    x = np.asarray(x, dtype=np.float64)
+    f = np.zeros(net.n)
+    for i in range(net.m):
+        u, v = int(net.src[i]), int(net.dst[i])
+        q = _edge_flux(net, i, x)
+        if u != 0:
+            f[u - 1] -= q  # leaves u
+        if v != net.n + 1:
+            f[v - 1] += q  # enters v
+    return f
+
+
+def jacobian(net, x) -> np.ndarray:
+    """d(flux_balance)/dx (n, n), edge by edge.  For linear kinetics this is -L^T."""
+    x = np.asarray(x, dtype=np.float64)
+    J = np.zeros((net.n, net.n))
+    for i in range(net.m):
+        u, v = int(net.src[i]), int(net.dst[i])
+        if u == 0:
+            continue
+        d = _edge_dflux(net, i, x)
+        J[u - 1, u - 1] -= d
+        if v != net.n + 1:
+            J[v - 1, u - 1] += d
+    return J
+
+
+def _linear_system(net, rates=None):
+    """Dense L^T (n, n) and phi (n,) with L = D_out - A + diag(e) (DESIGN §1)."""
+    rates = net.rate if rates is None else rates
+    n = net.n
+    LT = np.zeros((n, n))
+    phi = np.zeros(n)
+    for i in range(net.m):
+        u, v, r = int(net.src[i]), int(net.dst[i]), float(rates[i])
+        if u == 0:
+            phi[v - 1] += r
+        elif v == n + 1:
+            LT[u - 1, u - 1] += r  # e_u on the diagonal
+        else:
+            LT[u - 1, u - 1] += r  # out-degree of u
+            LT[v - 1, u - 1] -= r  # (L^T)_vu = -a_uv  (a self-loop cancels)
+    return LT, phi
+
+
+# ---- equilibria ----------------------------------------------------------------------
+
+def equilibrium_dense(net) -> np.ndarray | None:
+    """Linear kinetics: the limit of the trajectory from x(0)=0, or None when it diverges.
+
+    Let R be the inner nodes reachable from the intake.  A node outside R receives no flux
+    from the intake or from any node of R (else it would be in R), so starting from 0 it
+    stays at 0 for ever.  Every edge leaving a node of R ends in R or at the excretion, so
+    the nodes of R evolve on their own: dx_R/dt = phi_R - (L^T)_RR x_R.
+
+    If every node of R reaches excretion (the `bounded` rule), (L^T)_RR is a non-singular
+    M-matrix: its eigenvalues have positive real part, so x_R converges, from any start, to
+    the unique solution of (L^T)_RR x_R = phi_R.  If some node of R cannot reach excretion,
+    the set of nodes it leads to has no way out but is fed (it is reachable from the
+    intake), and the mass in it grows without bound: no limit, return None.
+
+    When every inner node reaches excretion (`unique`), R's complement is simply 0 in the
+    unique solution of L^T x = phi, so this agrees with the paper's full solve.
+    """
+    if net.kinetics != "linear":
+        raise ValueError("equilibrium_dense is for linear kinetics")
+    _, bounded = labels(net)
+    if not bounded:
+        return None
+    keep = reachable_from_intake(net)
+    LT, phi = _linear_system(net)
+    x = np.zeros(net.n)
+    x[keep] = np.linalg.solve(LT[np.ix_(keep, keep)], phi[keep])
+    return x
+
+
+def equilibrium_newton(net, tol: float = 1e-10) -> np.ndarray | None:
+    """Michaelis-Menten (linear works too): solve flux_balance(x) = 0 with scipy's root.
+
+    Only nodes reachable from the intake are unknowns (the others stay at 0, as above).  If
+    one of those cannot reach excretion, mass piles up there: None.  Otherwise the unknowns
+    are written x = exp(y): reachable nodes are strictly positive at an equilibrium, and the
+    substitution keeps the solver away from the pole x = -K and from spurious roots with
+    x < -K, where V x / (K + x) is positive again (one node, phi > V has such a "root"
+    x = K phi / (V - phi) < -K).  Start: the equilibrium of the linearisation at 0 (rates V/K),
+    then a few multiples of it.  Returns None when no start gives a residual below
+    tol * total intake, which is what happens past capacity.
+
+    With increasing fluxes and every node reaching excretion, a non-negative equilibrium is
+    unique (compare two on the set where one exceeds the other: more leaves it, less enters),
+    so the root found is the limit of the trajectory from x(0)=0 when it exists.
+    """
+    to_exc, from_in = reaches_excretion(net), reachable_from_intake(net)
+    if not np.all(to_exc[from_in]):
+        return None
+    keep = from_in
+    inflow = float(net.rate[net.is_intake].sum())
+
+    def full(y):
+        x = np.zeros(net.n)
+        x[keep] = np.exp(y)
+        return x
+
+    def fun(y):
+        return flux_balance(net, full(y))[keep]
+
+    def jac(y):
+        x = full(y)
+        return jacobian(net, x)[np.ix_(keep, keep)] * x[keep][None, :]  # chain rule dx/dy = x
+
+    if net.kinetics == "linear":
+        lin_rates = net.rate
+    else:
+        lin_rates = np.where(net.is_intake, net.rate, net.rate / net.km_or_nan())
+    LT, phi = _linear_system(net, lin_rates)
+    x_lin = np.linalg.solve(LT[np.ix_(keep, keep)], phi[keep])
+    for scale in (1.0, 10.0, 0.1, 100.0, 1e3, 1e4):
+        y0 = np.log(np.maximum(x_lin * scale, 1e-300))
+        sol = root(fun, y0, jac=jac, method="hybr", options={"xtol": 1e-14})
+        if not np.all(np.isfinite(sol.x)):
+            continue
+        x = full(sol.x)
+        if not np.all(np.isfinite(x)) or np.abs(flux_balance(net, x)).sum() > tol * inflow:
+            continue
+        # a root, or x so large that a saturated flux sits within rounding of its capacity
+        # (at capacity the residual V K / (K + x) -> 0 as x -> inf): one more Newton step
+        # tells them apart, it is tiny at a root and as large as x at a "root at infinity"
+        with np.errstate(all="ignore"):
+            step = np.linalg.lstsq(jac(sol.x), fun(sol.x), rcond=None)[0]
+        if np.all(np.abs(step) < 1e-6):
+            return x
+    return None
+
+
+def integrate_ivp(net, t_end: float | None = None, tol: float = 1e-8) -> tuple[np.ndarray, bool]:
+    """Integrate dx/dt = flux_balance(x) from x(0)=0 with scipy's BDF; (x_final, converged).
+
+    t_end defaults to 1e8 time constants of the slowest edge (rate, or V/K, the initial
+    slope of a Michaelis-Menten flux).  converged: the solver succeeded and the final
+    ||dx/dt||_1 is below tol * total intake flux.  A diverging trajectory keeps a net
+    inflow of the order of the intake (linear: what feeds the dead end; Michaelis-Menten:
+    inflow minus capacity), so it is never mistaken for a converged one unless that inflow
+    is below tol * intake.
+    """
+    out = ~net.is_intake
+    slopes = net.rate[out] if net.kinetics == "linear" else net.rate[out] / net.km[out]
+    if t_end is None:
+        t_end = 1e8 / slopes.min() if slopes.size else 1e8
+    sol = solve_ivp(lambda t, x: flux_balance(net, x), (0.0, t_end), np.zeros(net.n),
+                    method="BDF", jac=lambda t, x: jacobian(net, x), rtol=1e-10, atol=1e-14)
+    x = sol.y[:, -1]
+    inflow = float(net.rate[net.is_intake].sum())
+    converged = bool(sol.success and np.all(np.isfinite(x))
+                     and np.abs(flux_balance(net, x)).sum() <= tol * inflow)
+    return x, converged

@@ -152,7 +152,7 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
             if j >= 0 and x[v - 1] + b[j] < 0.0:
                 lam = min(lam, 0.9 * x[v - 1] / -b[j])
         x0[:n] = x[:n]
-        for _ in range(40):
+        for _ in range(30):
             for v in range(1, n + 1):
                 j = idx[v]
                 if j >= 0:
@@ -162,6 +162,9 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
             if linear or new_norm <= (1.0 - 1e-4 * lam) * norm:
                 break
             lam *= 0.5
+        else:  # no decrease along the Newton direction: stalled
+            res = rel_residual(n, f, gross)
+            return (OK if res <= 1e3 * NEWTON_RTOL else FAILED), res, it
         norm = new_norm
         res = rel_residual(n, f, gross)
         if linear:

@@ -161,8 +161,9 @@ def equilibrium_newton(net, tol: float = 1e-10) -> np.ndarray | None:
     substitution keeps the solver away from the pole x = -K and from spurious roots with
     x < -K, where V x / (K + x) is positive again (one node, phi > V has such a "root"
     x = K phi / (V - phi) < -K).  Start: the equilibrium of the linearisation at 0 (rates V/K),
-    then a few multiples of it.  Returns None when no start gives a residual below
-    tol * total intake, which is what happens past capacity.
+    then a few multiples of it.  Returns None when no start ends at a point with a residual
+    below tol * total intake, no flux within 1e-8 of its capacity and a negligible next
+    Newton step (see below), which is what happens at or past capacity.
 
     With increasing fluxes and every node reaching excretion, a non-negative equilibrium is
     unique (compare two on the set where one exceeds the other: more leaves it, less enters),
@@ -194,16 +195,19 @@ def equilibrium_newton(net, tol: float = 1e-10) -> np.ndarray | None:
     x_lin = np.linalg.solve(LT[np.ix_(keep, keep)], phi[keep])
     for scale in (1.0, 10.0, 0.1, 100.0, 1e3, 1e4):
         y0 = np.log(np.maximum(x_lin * scale, 1e-300))
-        sol = root(fun, y0, jac=jac, method="hybr", options={"xtol": 1e-14})
-        if not np.all(np.isfinite(sol.x)):
-            continue
-        x = full(sol.x)
-        if not np.all(np.isfinite(x)) or np.abs(flux_balance(net, x)).sum() > tol * inflow:
-            continue
-        # a root, or x so large that a saturated flux sits within rounding of its capacity
-        # (at capacity the residual V K / (K + x) -> 0 as x -> inf): one more Newton step
-        # tells them apart, it is tiny at a root and as large as x at a "root at infinity"
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # trial steps may overflow exp(y); root recovers
+            sol = root(fun, y0, jac=jac, method="hybr", options={"xtol": 1e-14})
+            x = full(sol.x)
+            if not np.all(np.isfinite(x)) or np.abs(flux_balance(net, x)).sum() > tol * inflow:
+                continue
+            # At (or past) capacity the residual V K / (K + x) tends to 0 as x grows, so a
+            # huge x passes the residual test ("a root at infinity").  Reject a flux within
+            # 1e-8 of its capacity (x > 1e8 K) and a point where one more Newton step in
+            # y = log x is not tiny: this reference cannot tell such a point from divergence.
+            if net.kinetics != "linear":
+                src = net.src[~net.is_intake]
+                if np.any(x[src - 1] > 1e8 * net.km[~net.is_intake]):
+                    continue
             step = np.linalg.lstsq(jac(sol.x), fun(sol.x), rcond=None)[0]
         if np.all(np.abs(step) < 1e-6):
             return x
@@ -211,21 +215,23 @@ def equilibrium_newton(net, tol: float = 1e-10) -> np.ndarray | None:
 
 
 def integrate_ivp(net, t_end: float | None = None, tol: float = 1e-8) -> tuple[np.ndarray, bool]:
-    """Integrate dx/dt = flux_balance(x) from x(0)=0 with scipy's BDF; (x_final, converged).
+    """Integrate dx/dt = flux_balance(x) from x(0)=0 with scipy's LSODA; (x_final, converged).
 
     t_end defaults to 1e8 time constants of the slowest edge (rate, or V/K, the initial
     slope of a Michaelis-Menten flux).  converged: the solver succeeded and the final
     ||dx/dt||_1 is below tol * total intake flux.  A diverging trajectory keeps a net
     inflow of the order of the intake (linear: what feeds the dead end; Michaelis-Menten:
     inflow minus capacity), so it is never mistaken for a converged one unless that inflow
-    is below tol * intake.
+    is below tol * intake.  Exactly at capacity dx/dt decays only like 1/sqrt(t), still far
+    above tol * intake at the default t_end.  LSODA, not BDF: scipy's BDF crawls (minutes)
+    on networks whose slowest mode is 1e5 times slower than their rates; LSODA does not.
     """
     out = ~net.is_intake
     slopes = net.rate[out] if net.kinetics == "linear" else net.rate[out] / net.km[out]
     if t_end is None:
         t_end = 1e8 / slopes.min() if slopes.size else 1e8
     sol = solve_ivp(lambda t, x: flux_balance(net, x), (0.0, t_end), np.zeros(net.n),
-                    method="BDF", jac=lambda t, x: jacobian(net, x), rtol=1e-10, atol=1e-14)
+                    method="LSODA", jac=lambda t, x: jacobian(net, x), rtol=1e-10, atol=1e-14)
     x = sol.y[:, -1]
     inflow = float(net.rate[net.is_intake].sum())
     converged = bool(sol.success and np.all(np.isfinite(x))

@@ -33,8 +33,8 @@ def test_ode_agrees_with_direct_solve(family, kinetics):
 
 @pytest.mark.parametrize("kinetics", ["linear", "michaelis-menten"])
 def test_ode_matches_scipy_solve_ivp(kinetics):
-    cfg = GenConfig(size="custom", n_min=5, n_max=12, kinetics=kinetics, intake_scale=0.05 if kinetics != "linear" else 1)
-    b = generate(cfg, 40, seed=31)
+    cfg = GenConfig(size="custom", n_min=4, n_max=8, kinetics=kinetics, intake_scale=0.05 if kinetics != "linear" else 1)
+    b = generate(cfg, 16, seed=31)
     for i in range(len(b)):
         net = b.network(i, kinetics)
         ours = solve(net, "ode")

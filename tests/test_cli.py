@@ -1,0 +1,83 @@
+"""The command line through click's CliRunner: gen -> info -> export -> solve, and bad input."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from metabnet.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "data"
+    r = CliRunner().invoke(main, ["gen", "--out", str(out), "--count", "300", "--shard-size", "200",
+                                  "--n-min", "6", "--n-max", "14", "--seed", "4", "-q"])
+    assert r.exit_code == 0, r.output
+    return out, r.output
+
+
+def test_gen_prints_summary_and_resumes(shards):
+    out, text = shards
+    assert "networks" in text and "300 in 2 shard(s)" in text and "networks/s" in text
+    assert sorted(p.name for p in out.iterdir()) == ["metabnet.json", "shard-00000.h5", "shard-00001.h5"]
+    again = CliRunner().invoke(main, ["gen", "--out", str(out), "--count", "300", "--shard-size", "200",
+                                      "--n-min", "6", "--n-max", "14", "--seed", "4", "-q"])
+    assert again.exit_code == 0 and "0 written, 2 already complete" in again.output
+
+
+def test_info(shards):
+    out, _ = shards
+    r = CliRunner().invoke(main, ["info", str(out / "shard-00001.h5"), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["attrs"]["format_version"] == 1 and d["attrs"]["count"] == 100
+    assert d["attrs"]["config"]["n_min"] == 6 and d["stats"]["networks"] == 100
+
+
+def test_export_then_solve_gives_the_stored_labels(shards, tmp_path):
+    out, _ = shards
+    exported = tmp_path / "nets.jsonl"
+    r = CliRunner().invoke(main, ["export", str(out / "shard-00000.h5"), "--out", str(exported)])
+    assert r.exit_code == 0, r.output
+    stored = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert len(stored) == 200 and {"edges", "intake", "excretion", "exists_unique", "x"} <= set(stored[0])
+    for method in ("direct", "ode"):
+        r = CliRunner().invoke(main, ["solve", str(exported), "--method", method])
+        assert r.exit_code == 0, r.output
+        solved = [json.loads(line) for line in r.output.splitlines()]
+        assert len(solved) == 200
+        for a, b in zip(stored, solved):
+            assert (a["exists_unique"], a["exists_bounded"]) == (b["exists_unique"], b["exists_bounded"])
+            if a["x"] is not None:
+                np.testing.assert_allclose(b["x"], a["x"], rtol=1e-6)
+
+
+def test_solve_goes_on_past_bad_files(tmp_path):
+    good = {"name": "toy", "kinetics": "linear", "n": 2, "edges": [[1, 2, 3.0]],
+            "intake": [[1, 1.0]], "excretion": [[2, 0.5]]}
+    (tmp_path / "a_good.json").write_text(json.dumps(good))
+    (tmp_path / "b_broken.json").write_text("{not json")
+    (tmp_path / "c_negative.json").write_text(json.dumps({**good, "edges": [[1, 2, -3.0]]}))
+    r = CliRunner().invoke(main, ["solve", str(tmp_path)])
+    assert r.exit_code == 1
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1 and np.allclose(lines[0]["x"], [1 / 3, 2.0]) and lines[0]["exists_unique"]
+    err = r.stderr
+    assert "b_broken.json" in err and "c_negative.json" in err and "2 file(s) failed" in err
+
+
+def test_export_refuses_a_non_shard(tmp_path):
+    (tmp_path / "x.h5").write_text("nope")
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "x.h5")])
+    assert r.exit_code != 0 and "x.h5" in r.output
+
+
+def test_gen_bad_option_is_one_clear_line(tmp_path):
+    r = CliRunner().invoke(main, ["gen", "--out", str(tmp_path), "--n-min", "9", "--n-max", "3", "-q"])
+    assert r.exit_code != 0 and "bad node range 9..3" in r.output
+
+
+def test_help_explains():
+    r = CliRunner().invoke(main, ["gen", "--help"])
+    assert r.exit_code == 0 and "--balance" in r.output and "resumes" in r.output

@@ -46,7 +46,7 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
     print(json.dumps({"networks": per * len(sets), "with_equilibrium": total_bounded,
                       "label_disagreements": disagreements, "max_rel_l1": worst,
-                      "pass_1e-6": disagreements == 0 and worst < 1e-6}))
+                      "pass_1e-6": bool(disagreements == 0 and worst < 1e-6)}))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def _small_world(n, m_target, state, src, dst, mark, cap):
     then every undirected edge gets a random direction."""
     half = max(1, min((n - 1) // 2, np.int64(np.round(m_target / n))))
     beta = uniform(state)
-    # undirected marks in the upper triangle order-free: use mark[a*n+b] and mark[b*n+a]
+    # the undirected ring: an edge {a, b} is marked both as (a, b) and (b, a)
     for u in range(n):
         for j in range(1, half + 1):
             v = (u + j) % n

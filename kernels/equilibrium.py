@@ -9,7 +9,7 @@ import numpy as np
 
 from metabnet.kernels._jit import jit
 from metabnet.kernels.linalg import lu_factor, lu_solve
-from metabnet.kernels.reach import _labels, _reach
+from metabnet.kernels.reach import _labels, reachability
 
 OK, NO_EQUILIBRIUM, FAILED = 0, 1, 2
 NEWTON_MAX_ITER = 100
@@ -216,9 +216,7 @@ def solve(n, src, dst, rate, km=None):
     stalled and the ODE integrator decided."""
     src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
     m = src.shape[0]
-    to_exc, from_in = np.empty(n + 2, np.bool_), np.empty(n + 2, np.bool_)
-    _reach(n, m, src, dst, np.empty(n + 3, np.int64), np.empty(max(m, 1), np.int32),
-           np.empty(n + 2, np.int64), to_exc, from_in)
+    to_exc, from_in = reachability(n, src, dst)
     x = np.empty(n)
     unique, bounded, res, it, status = equilibrium(
         n, m, src, dst, rate, km, to_exc, from_in, np.empty(n + 2, np.int64),

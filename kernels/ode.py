@@ -11,7 +11,7 @@ integrator returns a status code, never raises.
 import numpy as np
 
 from metabnet.kernels._jit import jit
-from metabnet.kernels.equilibrium import balance, dflux, rel_residual
+from metabnet.kernels.equilibrium import _edge_arrays, balance, dflux, rel_residual
 from metabnet.kernels.linalg import lu_factor, lu_solve
 
 CONVERGED, DIVERGED, FAILED = 0, 1, 2
@@ -127,8 +127,6 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
 def integrate_network(n, src, dst, rate, km=None, rtol=1e-6, atol=1e-12, ss_tol=1e-12,
                       t_max=1e12, max_steps=100_000):
     """Public wrapper: (status, x, t, steps, relative residual) from x(0) = 0."""
-    from metabnet.kernels.equilibrium import _edge_arrays
-
     src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
     x = np.empty(n)
     status, t, steps, res = integrate(n, src.shape[0], src, dst, rate, km, x, np.empty((n, n)),

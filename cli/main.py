@@ -2,10 +2,12 @@
 import click
 
 from metabnet import __version__
+from metabnet.cli.eval import eval_
 from metabnet.cli.export import export
 from metabnet.cli.gen import gen
 from metabnet.cli.info import info
 from metabnet.cli.solve import solve
+from metabnet.cli.train import train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,5 +17,5 @@ def main():
     Transformer) predict them.  Run `metabnet COMMAND --help` for each command."""
 
 
-for command in (gen, solve, export, info):
+for command in (gen, solve, export, info, train, eval_):
     main.add_command(command)

@@ -1,0 +1,46 @@
+"""metabnet eval: the paper's scores of a checkpoint, broken down by group."""
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("eval")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
+@click.option("--limit", type=int, help="Evaluate a random sample of this many networks.")
+def eval_(checkpoint, data, out, device, batch_size, beam, limit):
+    """Score CHECKPOINT (model.pt or checkpoint.pt of `metabnet train`) on DATA: shard files
+    or folders, network files or folders (labels computed by the exact solver), or the
+    paper's token JSON.  Prints accuracy and the share of value predictions within relative
+    L1 0.1 / 0.05 / 0.02 / 0.01 by class, family, size (S <= 64 < M <= 128 < L) and kinetics."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from metabnet.evaluate import evaluate, load_data
+    from metabnet.formats import FormatError
+    from metabnet.metrics import format_table
+    from metabnet.predict import load_model
+
+    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        nets, errors = load_data(data, limit)
+    except (FormatError, ValueError) as e:
+        raise click.ClickException(str(e))
+    model, ckpt = load_model(checkpoint, device)
+    with tqdm(total=len(nets), unit="net", desc="eval", disable=None) as bar:
+        rep = evaluate(model, ckpt, nets, device, batch_size, beam, bar.update)
+    rep["files_failed"] = errors
+    click.echo(format_table(rep))
+    if rep["unreadable"]:
+        click.echo(f"{rep['unreadable']} network(s) the {rep['model']['arch']} model cannot read were left out")
+    if out:
+        out.write_text(json.dumps(rep, indent=2) + "\n")
+    for e in errors:
+        click.echo(f"error: {e}", err=True)
+    if errors:
+        raise SystemExit(1)

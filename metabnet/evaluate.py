@@ -1,0 +1,101 @@
+"""`metabnet eval`: the paper's scores of a checkpoint on shards, network files or token JSON,
+broken down by class, family, size bucket and kinetics."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from metabnet.formats import FormatError, iter_network_files, read_networks
+from metabnet.generate import Batch
+from metabnet.loader import ShardIndex, concat, size_bucket, take
+from metabnet.metrics import rel_l1, report
+from metabnet.network import Network
+from metabnet.solve import solve
+
+
+def networks_batch(nets: list[Network], family: str = "files") -> Batch:
+    """CSR Batch of Network objects with labels: those a token JSON file carries
+    (meta "exists_unique" / "x"), else computed by the exact solver."""
+    labels = []
+    for net in nets:
+        if net.meta.get("exists_unique") is not None:
+            x = net.meta.get("x")
+            labels.append((net.meta["exists_unique"], x is not None, x))
+        else:
+            r = solve(net)
+            labels.append((r["exists_unique"], r["exists_bounded"], r["x"]))
+    xs = [np.asarray(x, np.float64) if b and x is not None else np.zeros(0) for _, b, x in labels]
+    return Batch(
+        n=np.array([net.n for net in nets], np.int32),
+        edge_ptr=np.concatenate([[0], np.cumsum([net.m for net in nets])]).astype(np.int64),
+        edge_src=np.concatenate([net.src for net in nets]).astype(np.int32),
+        edge_dst=np.concatenate([net.dst for net in nets]).astype(np.int32),
+        edge_rate=np.concatenate([net.rate for net in nets]).astype(np.float64),
+        edge_km=np.concatenate([net.km_or_nan() for net in nets]).astype(np.float64),
+        node_ptr=np.concatenate([[0], np.cumsum([len(x) for x in xs])]).astype(np.int64),
+        x=np.concatenate(xs), exists_unique=np.array([u for u, _, _ in labels], bool),
+        exists_bounded=np.array([b for _, b, _ in labels], bool),
+        family=np.full(len(nets), family, dtype=object),
+        kinetics=np.array([net.kinetics for net in nets], dtype=object))
+
+
+def load_data(paths, limit: int | None = None) -> tuple[Batch, list[str]]:
+    """All networks of `paths` (shard files or folders of shards; network files or folders
+    of them) as one Batch, and the error lines of files that could not be read."""
+    parts, errors, files = [], [], []
+    for p in map(Path, paths):
+        if p.suffix == ".h5" or (p.is_dir() and any(p.glob("*.h5"))):
+            index = ShardIndex(p)
+            parts.append(index.read_all())
+            index.close()
+        else:
+            files.append(p)
+    nets = []
+    for f in iter_network_files(files) if files else []:
+        try:
+            nets += read_networks(f)
+        except FormatError as e:
+            errors.append(str(e))
+    if nets:
+        parts.append(networks_batch(nets))
+    if not parts:
+        raise FormatError(", ".join(map(str, paths)), "no networks to evaluate")
+    data = concat(parts) if len(parts) > 1 else parts[0]
+    if limit is not None and limit < len(data):
+        data = take(data, np.random.default_rng(0).choice(len(data), limit, replace=False))
+    return data, errors
+
+
+def readable(config, weighted: bool, batch: Batch) -> np.ndarray:
+    """Networks the model can read: any for the graph model; for seq2seq, linear kinetics
+    with node ids and (weighted) integer rates within the vocabulary N0..N999."""
+    ok = np.ones(len(batch), bool)
+    if config.arch == "seq2seq":
+        ok &= batch["kinetics"] == "linear"
+        ok &= batch["n"] + 1 <= 999
+        if weighted:
+            r = batch["edge_rate"].astype(np.float64)
+            bad = (r != np.round(r)) | (r > 999)
+            ok &= np.add.reduceat(bad, batch["edge_ptr"][:-1]) == 0 if len(r) else ok
+    return ok
+
+
+def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
+             progress=None) -> dict:
+    """The report of metabnet.metrics plus the count of networks the model cannot read."""
+    from metabnet.predict import predict
+
+    ok = readable(model.config, ckpt.get("weighted", True), data)
+    data = take(data, np.flatnonzero(ok))
+    pred = predict(model, data, device, batch_size, beam, ckpt.get("weighted", True), progress)
+    true = data["exists_unique"].astype(np.int8)
+    err = np.full(len(data), np.nan)
+    if model.config.task == "quanti":
+        for i in np.flatnonzero(true):
+            err[i] = rel_l1(data.x(i), pred["x"][i])
+    groups = {"family": data["family"], "size": size_bucket(data["n"]), "kinetics": data["kinetics"]}
+    rep = report(true, pred["cls"], err, groups)
+    rep["unreadable"] = int((~ok).sum())
+    rep["model"] = {"arch": model.config.arch, "task": model.config.task}
+    return rep

@@ -1,0 +1,293 @@
+"""The two models, sharing one set of Transformer blocks.
+
+- ``seq2seq``: the paper's encoder-decoder over the token encoding of DESIGN §4 (metabnet.tokens):
+  input tokens -> encoder; the decoder writes the answer token by token (greedy or beam search).
+- ``graph``: an encoder-only model that reads the network once.  Its tokens are the nodes
+  0..n+1 (intake, inner nodes, excretion); each starts from a type embedding plus the summed
+  embeddings of its outgoing and incoming reactions (continuous log-rate features, so any
+  rate is representable, unlike the paper's integer tokens N0..N999).  Structure enters as an
+  attention bias, per head: a node attends to its reaction partners with a bias computed from
+  the rate of the reaction (and, with ``struct="spd"``, to every node by its shortest-path
+  distance, clipped at ``spd_max`` hops).  One forward pass gives the existence logit (from
+  pooled nodes) and, for the quantitative task, log10 of every inner node's concentration.
+
+Node ids carry no meaning in the graph model: it is equivariant to relabelling the nodes.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from metabnet.tokens import TOKEN_ID, VOCAB
+
+LOG_X_FLOOR = -6.0  # log10 concentrations are floored here (nodes the intake never reaches have x = 0)
+EDGE_FEATURES = 5  # per reaction: log rate (or log V), log K, is Michaelis-Menten, is intake, is excretion
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "graph"  # graph | seq2seq
+    task: str = "quali"  # quali: existence only | quanti: existence and concentrations
+    d_model: int = 256  # width (the paper: 256)
+    n_heads: int = 8  # attention heads (the paper: 8)
+    n_enc: int = 6  # encoder layers (the paper's seq2seq: 2; the graph model's only stack)
+    n_dec: int = 6  # decoder layers (seq2seq only; the paper: 6)
+    mlp_ratio: int = 4  # hidden width of the MLPs = mlp_ratio * d_model
+    dropout: float = 0.0  # on attention outputs and MLPs
+    vocab: int = len(VOCAB)  # seq2seq token vocabulary (metabnet.tokens)
+    max_len: int = 4096  # seq2seq: longest input or output sequence (learned positions)
+    struct: str = "adj"  # graph: attention bias from adjacency (adj), + clipped distances (spd), none
+    spd_max: int = 8  # graph, struct=spd: distances beyond this share one bias
+
+    def __post_init__(self):
+        if self.arch not in ("graph", "seq2seq") or self.task not in ("quali", "quanti"):
+            raise ValueError(f"unknown arch/task {self.arch}/{self.task}")
+        if self.struct not in ("adj", "spd", "none") or self.d_model % self.n_heads:
+            raise ValueError("struct must be adj|spd|none and d_model divisible by n_heads")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- shared blocks ---------------------------------------------------------------------
+class Attention(nn.Module):
+    """Multi-head attention of x over itself (or over `memory`), with an additive bias/mask."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.h = c.n_heads
+        self.q = nn.Linear(c.d_model, c.d_model)
+        self.kv = nn.Linear(c.d_model, 2 * c.d_model)
+        self.proj = nn.Linear(c.d_model, c.d_model)
+        self.dropout = c.dropout
+
+    def forward(self, x, memory=None, mask=None, causal=False):
+        B, T, C = x.shape
+        mem = x if memory is None else memory
+        S = mem.shape[1]
+        q = self.q(x).view(B, T, self.h, C // self.h).transpose(1, 2)  # (B, h, T, C/h)
+        k, v = self.kv(mem).view(B, S, 2, self.h, C // self.h).permute(2, 0, 3, 1, 4)  # (B, h, S, C/h) each
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal and mask is None,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+class MLP(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.fc = nn.Linear(c.d_model, c.mlp_ratio * c.d_model)
+        self.proj = nn.Linear(c.mlp_ratio * c.d_model, c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x):
+        return self.drop(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-norm block: self-attention, optional cross-attention to an encoder memory, MLP."""
+
+    def __init__(self, c: ModelConfig, cross: bool = False):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(c.d_model), Attention(c)
+        self.ln_x, self.cross = (nn.LayerNorm(c.d_model), Attention(c)) if cross else (None, None)
+        self.ln2, self.mlp = nn.LayerNorm(c.d_model), MLP(c)
+
+    def forward(self, x, mask=None, causal=False, memory=None, memory_mask=None):
+        x = x + self.attn(self.ln1(x), mask=mask, causal=causal)
+        if self.cross is not None:
+            x = x + self.cross(self.ln_x(x), memory=memory, mask=memory_mask)
+        return x + self.mlp(self.ln2(x))
+
+
+def _key_mask(valid):
+    """(B, S) bool of real keys -> (B, 1, 1, S) additive mask: 0 where valid, -inf elsewhere."""
+    return torch.zeros(valid.shape, dtype=torch.float32, device=valid.device).masked_fill(
+        ~valid, float("-inf"))[:, None, None, :]
+
+
+# ---- the paper's encoder-decoder -------------------------------------------------------
+class Seq2Seq(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.config = c
+        self.tok = nn.Embedding(c.vocab, c.d_model)
+        self.pos = nn.Embedding(c.max_len, c.d_model)
+        self.encoder = nn.ModuleList(Block(c) for _ in range(c.n_enc))
+        self.decoder = nn.ModuleList(Block(c, cross=True) for _ in range(c.n_dec))
+        self.ln_enc, self.ln_dec = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.vocab, bias=False)
+        self.head.weight = self.tok.weight  # tied input/output embeddings
+
+    def embed(self, tokens):
+        T = tokens.shape[1]
+        return self.tok(tokens) + self.pos(torch.arange(T, device=tokens.device))  # (B, T, C)
+
+    def encode(self, src):
+        mask = _key_mask(src != TOKEN_ID["<pad>"])
+        h = self.embed(src)
+        for block in self.encoder:
+            h = block(h, mask=mask)
+        return self.ln_enc(h), mask
+
+    def decode(self, tgt, memory, memory_mask):
+        h = self.embed(tgt)
+        for block in self.decoder:
+            h = block(h, causal=True, memory=memory, memory_mask=memory_mask)
+        return self.head(self.ln_dec(h))  # (B, T, vocab)
+
+    def forward(self, batch):
+        """Teacher-forced logits and the token cross-entropy (pads ignored)."""
+        memory, mask = self.encode(batch["src"])
+        tgt = batch["tgt"]
+        logits = self.decode(tgt[:, :-1], memory, mask)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), tgt[:, 1:].flatten(),
+                               ignore_index=TOKEN_ID["<pad>"])
+        return {"logits": logits, "loss": loss}
+
+    @torch.no_grad()
+    def generate(self, src, max_len: int, beam: int = 1):
+        """Decoded output tokens (B, <= max_len) starting with `<s>`; greedy when beam == 1,
+        else beam search keeping `beam` hypotheses per input (the best by mean log-prob)."""
+        bos, eos, pad = TOKEN_ID["<s>"], TOKEN_ID["</s>"], TOKEN_ID["<pad>"]
+        B = src.shape[0]
+        memory, mask = self.encode(src)
+        memory, mask = memory.repeat_interleave(beam, 0), mask.repeat_interleave(beam, 0)
+        out = torch.full((B * beam, 1), bos, dtype=torch.long, device=src.device)
+        score = torch.zeros(B, beam, device=src.device)
+        score[:, 1:] = float("-inf")  # all beams start identical: keep one alive at first
+        done = torch.zeros(B * beam, dtype=torch.bool, device=src.device)
+        for _ in range(max_len - 1):
+            logp = self.decode(out, memory, mask)[:, -1].float().log_softmax(-1)  # (B*beam, vocab)
+            logp[done] = float("-inf")
+            logp[done, pad] = 0.0  # finished hypotheses only extend with pads, at no cost
+            cand = (score.view(-1, 1) + logp).view(B, -1)  # (B, beam*vocab)
+            score, idx = cand.topk(beam, dim=-1)
+            parent = (idx // logp.shape[-1] + torch.arange(B, device=src.device)[:, None] * beam).view(-1)
+            nxt = (idx % logp.shape[-1]).view(-1, 1)
+            out, done = torch.cat([out[parent], nxt], 1), done[parent] | (nxt[:, 0] == eos)
+            if done.all():
+                break
+        length = (out != pad).sum(1).clamp(min=1).view(B, beam).float()
+        best = (score / length).argmax(-1) + torch.arange(B, device=src.device) * beam
+        return out[best]
+
+
+# ---- the single-pass graph model -------------------------------------------------------
+class GraphModel(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.config = c
+        C, H = c.d_model, c.n_heads
+        self.node_type = nn.Embedding(4, C)  # intake, inner, excretion, padding
+        self.edge_embed = nn.Sequential(nn.Linear(EDGE_FEATURES, C), nn.GELU(), nn.Linear(C, 2 * C))
+        self.edge_bias = nn.Sequential(nn.Linear(EDGE_FEATURES, C), nn.GELU(), nn.Linear(C, 2 * H))
+        self.self_bias = nn.Parameter(torch.zeros(H))
+        self.spd_bias = nn.Embedding(c.spd_max + 2, H) if c.struct == "spd" else None
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_enc))
+        self.ln = nn.LayerNorm(C)
+        self.exists = nn.Sequential(nn.Linear(2 * C, C), nn.GELU(), nn.Linear(C, 1))
+        self.log_x = nn.Linear(C, 1) if c.task == "quanti" else None  # log10 x per node
+
+    @staticmethod
+    def edge_features(batch):
+        """(B, E, 5): log rate, log K (0 for linear reactions and intake), MM, intake, excretion flags."""
+        km = batch["km"]
+        mm = torch.isfinite(km) & (km > 0)
+        return torch.stack([batch["rate"].clamp(min=1e-30).log(), torch.where(mm, km, torch.ones_like(km)).log(),
+                            mm.float(), (batch["src"] == 0).float(),
+                            (batch["dst"] == batch["n"][:, None] + 1).float()], -1)
+
+    def _distances(self, adj, valid):
+        """(B, T, T) hops from i to j along reactions, clipped at spd_max (+1 = farther/never)."""
+        d_max = self.config.spd_max
+        dist = torch.full(adj.shape, d_max + 1, device=adj.device, dtype=torch.long)
+        reach = torch.eye(adj.shape[1], device=adj.device, dtype=torch.bool).expand_as(adj) & valid[:, :, None]
+        dist[reach] = 0
+        step = adj.float()
+        for d in range(1, d_max + 1):
+            reach_new = (reach.float() @ step > 0) & ~reach
+            dist[reach_new] = d
+            reach = reach | reach_new
+        return dist
+
+    def forward(self, batch):
+        """batch: n (B,), src/dst (B, E) node ids in 0..n+1, rate/km (B, E), emask (B, E) real
+        edges, and optionally exists (B,), log_x (B, T) targets with xmask (B, T)."""
+        n, src, dst, emask = batch["n"], batch["src"], batch["dst"], batch["emask"]
+        B, E = src.shape
+        T = batch["T"] if "T" in batch else int(n.max()) + 2
+        C, H = self.config.d_model, self.config.n_heads
+        idx = torch.arange(T, device=n.device)[None, :]  # node ids (1, T)
+        valid = idx <= n[:, None] + 1  # (B, T)
+        ntype = torch.where(idx == 0, 0, torch.where(idx <= n[:, None], 1, torch.where(valid, 2, 3)))
+
+        f = self.edge_features(batch)  # (B, E, 3)
+        f_out, f_in = (self.edge_embed(f) * emask[..., None]).chunk(2, -1)  # (B, E, C) each
+        h = self.node_type(ntype)  # (B, T, C)
+        h = h.scatter_add(1, src[..., None].expand(B, E, C), f_out)
+        h = h.scatter_add(1, dst[..., None].expand(B, E, C), f_in)
+
+        if self.config.struct == "none":
+            bias = torch.zeros(B, T * T, H, device=n.device)
+        else:  # receiver attends sender with b_in, sender attends receiver with b_out
+            b_in, b_out = (self.edge_bias(f) * emask[..., None]).chunk(2, -1)  # (B, E, H) each
+            bias = torch.zeros(B, T * T, H, device=n.device, dtype=b_in.dtype)
+            bias = bias.index_put((torch.arange(B, device=n.device)[:, None], dst * T + src), b_in, accumulate=True)
+            bias = bias.index_put((torch.arange(B, device=n.device)[:, None], src * T + dst), b_out, accumulate=True)
+        bias = bias.view(B, T, T, H).permute(0, 3, 1, 2)  # (B, H, T, T): row attends column
+        bias = bias + torch.diag_embed(self.self_bias[None, :, None].expand(B, H, T))
+        if self.spd_bias is not None:
+            adj = torch.zeros(B, T * T, device=n.device, dtype=torch.bool)
+            adj[torch.arange(B, device=n.device)[:, None].expand(B, E)[emask], (src * T + dst)[emask]] = True
+            dist = self._distances(adj.view(B, T, T), valid)  # (B, T, T)
+            bias = bias + self.spd_bias(dist).permute(0, 3, 1, 2) + self.spd_bias(dist.transpose(1, 2)).permute(0, 3, 1, 2)
+        mask = bias.masked_fill(~valid[:, None, None, :], float("-inf"))
+
+        for block in self.blocks:
+            h = block(h, mask=mask)
+        h = self.ln(h)  # (B, T, C)
+        w = valid[..., None].float()
+        pooled = torch.cat([(h * w).sum(1) / w.sum(1), h.masked_fill(~valid[..., None], -1e4).amax(1)], -1)
+        out = {"logit": self.exists(pooled)[:, 0]}  # (B,)
+        if self.log_x is not None:
+            out["log_x"] = self.log_x(h)[..., 0]  # (B, T)
+        if "exists" in batch:
+            out["loss"] = F.binary_cross_entropy_with_logits(out["logit"].float(), batch["exists"].float())
+            if self.config.task == "quanti":
+                xm = batch["xmask"]
+                err = (out["log_x"].float() - batch["log_x"]).square() * xm
+                out["loss"] = out["loss"] + err.sum() / xm.sum().clamp(min=1)
+        return out
+
+
+def build(config: ModelConfig) -> nn.Module:
+    return GraphModel(config) if config.arch == "graph" else Seq2Seq(config)
+
+
+def flops_per_example(model: nn.Module, tokens: int) -> float:
+    """Approximate training FLOPs per example of `tokens` positions: 6 * params * tokens plus
+    attention (nanoGPT's estimate), used for model FLOP utilisation."""
+    c = model.config
+    params = sum(p.numel() for p in model.parameters())
+    layers = c.n_enc + (c.n_dec if c.arch == "seq2seq" else 0)
+    return 6 * params * tokens + 12 * layers * c.d_model * tokens * tokens
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Deterministic init: normal(0, 0.02) linears/embeddings, zero biases (GPT-2 style)."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            with torch.no_grad():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.02)
+                if getattr(m, "bias", None) is not None:
+                    m.bias.zero_()
+    return model
+

@@ -1,0 +1,260 @@
+"""The training loop shared by both models (nanoGPT-style, one function).
+
+A run directory holds `checkpoint.pt` (model, optimizer, schedule, data position, RNG; written
+atomically every `ckpt_every` steps, at every validation, at the end and on Ctrl-C),
+`model.pt` (weights and configs only, for `metabnet eval` / `score`), `metrics.jsonl` (one
+line per logged step or validation) and `curves.png`.  `resume=True` continues exactly where
+the checkpoint stopped: the same batches in the same order, bit for bit on CPU.
+Several GPUs: `torchrun --nproc_per_node K -m metabnet train ...` (DistributedDataParallel).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch
+from metabnet.metrics import rel_l1, summary
+from metabnet.model import ModelConfig, build, count_params, init_weights
+from metabnet.predict import predict, to_device
+
+
+@dataclass
+class TrainConfig:
+    data: str  # directory (or file) of shards
+    out: str  # run directory
+    batch_size: int = 128  # per process
+    lr: float = 3e-4  # peak learning rate (AdamW)
+    weight_decay: float = 0.01
+    warmup: int = 500  # linear warm-up steps, then cosine decay to min_lr_ratio * lr
+    max_steps: int = 20_000
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+    log_every: int = 50
+    eval_every: int = 1000  # validate every this many steps and at the end of every epoch
+    ckpt_every: int = 500
+    val_size: int = 2000  # networks held out at the end of the last shard (when val is None)
+    val: str | None = None  # separate validation shards
+    val_decode: int = 512  # seq2seq quanti: decode at most this many validation networks
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    compile: bool | None = None  # torch.compile; default on for cuda
+    block: int = 4096  # networks per shuffled block
+    window: int = 8  # blocks per shuffle window
+    val_each_epoch: bool = True  # also validate when an epoch ends
+
+
+def lr_at(step: int, tc: TrainConfig) -> float:
+    if step < tc.warmup:
+        return tc.lr * (step + 1) / tc.warmup
+    frac = min(1.0, (step - tc.warmup) / max(1, tc.max_steps - tc.warmup))
+    return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def _save(obj, path: Path):
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _dist():
+    """(rank, world, local_rank) from torchrun's environment; process group initialised."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world == 1:
+        return 0, 1, 0
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", 0))
+
+
+def validate(model, val, tc: TrainConfig, device, weighted: bool) -> dict:
+    """Accuracy and within-tolerance shares on the validation networks."""
+    c = model.config
+    if c.arch == "seq2seq" and c.task == "quanti" and len(val) > tc.val_decode:
+        from metabnet.loader import take
+        val = take(val, np.arange(tc.val_decode))
+    pred = predict(model, val, device, batch_size=2 * tc.batch_size, weighted=weighted)
+    true = val["exists_unique"].astype(np.int8)
+    err = np.full(len(val), np.nan)
+    if c.task == "quanti":
+        for i in np.flatnonzero(true):
+            err[i] = rel_l1(val.x(i), pred["x"][i])
+    model.train()
+    return summary(true, pred["cls"], err)
+
+
+def plot(metrics_path: Path, png: Path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+    tr = [r for r in rows if r["split"] == "train"]
+    va = [r for r in rows if r["split"] == "val"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    a.plot([r["examples"] for r in tr], [r["loss"] for r in tr], lw=0.8)
+    a.set(xlabel="training examples", ylabel="training loss", yscale="log", title="loss")
+    for key in ("accuracy", "within_0.1", "within_0.05", "within_0.01"):
+        pts = [(r["examples"], r[key]) for r in va if r.get(key) is not None]
+        if pts:
+            b.plot(*zip(*pts), marker="o", ms=3, label=key)
+    b.set(xlabel="training examples", ylabel="validation share", ylim=(0, 1), title="validation")
+    b.grid(alpha=0.3)
+    if va:
+        b.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool = True,
+          stop_after: int | None = None) -> dict:
+    """Train; returns the last validation summary.  `stop_after` ends the process' loop after
+    that many steps without a final checkpoint (tests use it to simulate a kill)."""
+    rank, world, local = _dist()
+    device = tc.device if tc.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda":
+        device = f"cuda:{local}"
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+    out = Path(tc.out)
+    ckpt_path, metrics_path = out / "checkpoint.pt", out / "metrics.jsonl"
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+
+    index = ShardIndex(tc.data)
+    cfg0 = index.sources[0].config
+    weighted = cfg0.weights != "unweighted"
+    stream = Stream(index, tc.batch_size, tc.seed, tc.block, tc.window,
+                    holdout=0 if tc.val else tc.val_size, rank=rank, world=world)
+    val = ShardIndex(tc.val).read_all() if tc.val else stream.validation()
+    if val is not None and len(val) > tc.val_size:
+        from metabnet.loader import take
+        val = take(val, np.arange(tc.val_size))
+
+    torch.manual_seed(tc.seed)
+    model = init_weights(build(mc), tc.seed).to(device)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=tc.lr, betas=(0.9, 0.98),
+                            fused=device.startswith("cuda"))
+    state = {"step": 0, "epoch": 0, "window": 0, "batch": 0, "examples": 0, "elapsed": 0.0}
+    if ckpt_path.exists() and not resume:
+        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optim"])
+        state.update(ck["state"])
+        torch.set_rng_state(ck["rng"])
+        if rank == 0 and metrics_path.exists():  # drop lines logged after the checkpoint
+            keep = [ln for ln in metrics_path.read_text().splitlines() if ln and json.loads(ln)["step"] <= state["step"]]
+            metrics_path.write_text("".join(ln + "\n" for ln in keep))
+
+    def checkpoint():
+        nonlocal replot
+        if rank != 0:
+            return
+        if replot:
+            plot(metrics_path, out / "curves.png")
+            replot = False
+        meta = {"model_config": mc.to_dict(), "train_config": asdict(tc), "weighted": weighted,
+                "data_config": json.loads(cfg0.to_json()), "state": dict(state)}
+        _save({**meta, "model": model.state_dict(), "optim": opt.state_dict(), "rng": torch.get_rng_state()},
+              ckpt_path)
+        _save({**meta, "model": model.state_dict()}, out / "model.pt")
+
+    run = torch.compile(model) if (tc.compile if tc.compile is not None else device.startswith("cuda")) else model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        run = DDP(run, device_ids=[local] if device.startswith("cuda") else None)
+
+    log = open(metrics_path, "a") if rank == 0 else None
+
+    def emit(rec):
+        if log:
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+
+    last_val: dict = {}
+    replot = False
+
+    def do_validate():
+        nonlocal last_val, replot
+        if rank == 0 and val is not None:
+            last_val = validate(model, val, tc, device, weighted)
+            emit({"split": "val", "step": state["step"], "epoch": state["epoch"],
+                  "examples": state["examples"], **last_val})
+            replot = True
+        if world > 1:
+            torch.distributed.barrier()
+
+    if rank == 0 and state["step"] == 0:
+        emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": sum(
+            b - a for _, a, b in stream.blocks), "val_networks": 0 if val is None else len(val),
+            "model_config": mc.to_dict(), "train_config": asdict(tc)})
+    from tqdm.auto import tqdm
+    bar = tqdm(total=tc.max_steps, initial=state["step"], unit="step", disable=not progress or rank != 0,
+               desc=f"train {mc.arch}/{mc.task}")
+    model.train()
+    steps_here, t_last, ex_last = 0, time.perf_counter(), state["examples"]
+    try:
+        while state["step"] < tc.max_steps and (stop_after is None or steps_here < stop_after):
+            batches = ((w, j, model_arrays(b, mc.arch, mc.task, weighted))
+                       for w, j, b in stream.batches(state["epoch"], state["window"], state["batch"]))
+            for w, j, arrays in prefetch(batches):
+                for g in opt.param_groups:
+                    g["lr"] = lr_at(state["step"], tc)
+                t = to_device(arrays, device)
+                with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
+                    loss = run(t)["loss"]
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+                opt.step()
+                state.update(step=state["step"] + 1, window=w, batch=j + 1,
+                             examples=state["examples"] + tc.batch_size * world)
+                steps_here += 1
+                bar.update(1)
+                if state["step"] % tc.log_every == 0:
+                    now = time.perf_counter()
+                    state["elapsed"] += now - t_last
+                    rate = (state["examples"] - ex_last) / (now - t_last)
+                    t_last, ex_last = now, state["examples"]
+                    emit({"split": "train", "step": state["step"], "epoch": state["epoch"],
+                          "examples": state["examples"], "loss": loss.item(), "lr": lr_at(state["step"] - 1, tc),
+                          "grad_norm": float(gnorm), "examples_per_s": round(rate, 1),
+                          "elapsed_s": round(state["elapsed"], 2)})
+                    bar.set_postfix(loss=f"{loss.item():.4f}", ex_s=f"{rate:,.0f}")
+                done = state["step"] >= tc.max_steps or (stop_after is not None and steps_here >= stop_after)
+                if state["step"] % tc.eval_every == 0 and not done:
+                    do_validate()
+                if state["step"] % tc.ckpt_every == 0:
+                    checkpoint()
+                if done:
+                    break
+            else:  # the epoch ran out
+                state.update(epoch=state["epoch"] + 1, window=0, batch=0)
+                if tc.val_each_epoch:
+                    do_validate()
+                checkpoint()
+        if stop_after is None or steps_here < stop_after:
+            do_validate()
+            checkpoint()
+    except KeyboardInterrupt:
+        checkpoint()
+        raise
+    finally:
+        bar.close()
+        index.close()
+        if log:
+            log.close()
+    return last_val

@@ -1,0 +1,205 @@
+"""Learning: data stream, metrics, both models overfitting a tiny set, exact resume, DDP, eval."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from metabnet.cli.main import main
+from metabnet.dataset import Plan, run
+from metabnet.generate import GenConfig
+from metabnet.loader import ShardIndex, Stream, graph_arrays, take
+from metabnet.metrics import rel_l1, report, summary
+from metabnet.model import ModelConfig, build, init_weights
+from metabnet.predict import load_model, to_device
+from metabnet.train import TrainConfig, train
+
+TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shards")
+    run(Plan(out, GenConfig(), 3000, seed=3, shard_size=1000), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    run(Plan(out, GenConfig(n_min=8, n_max=12), 64, seed=5, shard_size=64), progress=False)
+    return out
+
+
+def _tc(data, out, **kw):
+    base = dict(batch_size=16, lr=3e-3, warmup=10, log_every=5, eval_every=10**6, ckpt_every=10,
+                val_size=64, val=str(data), block=32, window=2, device="cpu", compile=False,
+                val_each_epoch=False)
+    return TrainConfig(data=str(data), out=str(out), **{**base, **kw})
+
+
+def _train_losses(run_dir):
+    rows = [json.loads(s) for s in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "val"]
+
+
+# ---- data stream -------------------------------------------------------------------------
+def test_stream_visits_every_training_network_once_per_epoch(shards):
+    index = ShardIndex(shards)
+    s = Stream(index, batch_size=50, seed=1, block=128, window=3, holdout=200)
+    seen = [b["edge_ptr"][-1] for _, _, b in s.batches(0)]
+    keys = set()
+    for _, _, b in s.batches(0):
+        for i in range(len(b)):
+            e = slice(b["edge_ptr"][i], b["edge_ptr"][i + 1])
+            keys.add((int(b["n"][i]), b["edge_src"][e].tobytes(), b["edge_dst"][e].tobytes(), b["edge_rate"][e].tobytes()))
+    assert len(seen) >= 2800 // 50 - 3 * 8  # only each window's remainder is dropped
+    assert len(keys) > 0.9 * 2800
+    # the held-out tail never appears in training
+    val = s.validation()
+    assert len(val) == 200
+    vkeys = {(int(val["n"][i]), val["edge_src"][val["edge_ptr"][i]:val["edge_ptr"][i + 1]].tobytes())
+             for i in range(len(val))}
+    assert not vkeys & {(k[0], k[1]) for k in keys}
+    # same seed and epoch: same order; other epoch: another order
+    first = lambda e: next(iter(s.batches(e)))[2]["n"].tolist()  # noqa: E731
+    assert first(0) == first(0) and first(0) != first(1)
+    index.close()
+
+
+def test_ranks_split_batches_of_a_single_process(shards):
+    index = ShardIndex(shards)
+    one = list(Stream(index, 40, seed=2, block=256, window=2).batches(0))
+    r0 = list(Stream(index, 20, seed=2, block=256, window=2, rank=0, world=2).batches(0))
+    r1 = list(Stream(index, 20, seed=2, block=256, window=2, rank=1, world=2).batches(0))
+    assert len(one) == len(r0) == len(r1)
+    for (_, _, a), (_, _, b), (_, _, c) in zip(one, r0, r1):
+        assert a["n"].tolist() == b["n"].tolist() + c["n"].tolist()
+    index.close()
+
+
+def test_graph_arrays_place_labels_at_node_columns(shards):
+    index = ShardIndex(shards)
+    b = index.read(0, 0, 50)
+    a = graph_arrays(b)
+    for i in range(len(b)):
+        m = b["edge_ptr"][i + 1] - b["edge_ptr"][i]
+        assert a["emask"][i].sum() == m
+        assert (a["src"][i, :m] == b["edge_src"][b["edge_ptr"][i]:b["edge_ptr"][i + 1]]).all()
+        if b["exists_unique"][i]:
+            x = b.x(i)
+            np.testing.assert_allclose(a["log_x"][i, 1:b["n"][i] + 1], np.maximum(np.log10(np.maximum(x, 1e-300)), -6), rtol=1e-6)
+            assert a["xmask"][i].sum() == b["n"][i]
+        else:
+            assert not a["xmask"][i].any()
+    index.close()
+
+
+def test_graph_model_is_equivariant_to_node_relabelling(shards):
+    index = ShardIndex(shards)
+    b = index.read(0, 0, 8)
+    model = init_weights(build(ModelConfig(task="quanti", **TINY))).eval()
+    base = model(to_device(graph_arrays(b), "cpu"))
+    rng = np.random.default_rng(0)
+    relabeled = take(b, np.arange(len(b)))
+    for i in range(len(b)):
+        n = int(b["n"][i])
+        perm = np.concatenate([[0], 1 + rng.permutation(n), [n + 1]])  # new id of each old id
+        e = slice(b["edge_ptr"][i], b["edge_ptr"][i + 1])
+        relabeled["edge_src"][e] = perm[b["edge_src"][e]]
+        relabeled["edge_dst"][e] = perm[b["edge_dst"][e]]
+        out = model(to_device(graph_arrays(take(relabeled, [i])), "cpu"))
+        assert torch.allclose(out["logit"], base["logit"][i:i + 1], atol=1e-5)
+        assert torch.allclose(out["log_x"][0, perm[1:n + 1]], base["log_x"][i, 1:n + 1], atol=1e-5)
+    index.close()
+
+
+# ---- metrics -----------------------------------------------------------------------------
+def test_rel_l1_and_summary():
+    assert rel_l1([1, 1], [1.1, 0.9]) == pytest.approx(0.1)
+    assert rel_l1([1, 2], [1]) == float("inf") and rel_l1([1], None) == float("inf")
+    assert rel_l1([1], [np.nan]) == float("inf") and rel_l1([0, 0], [0, 0]) == 0.0
+    s = summary([1, 1, 0, 1], [1, 0, 0, 1], [0.03, 0.0, np.nan, 0.2])
+    assert s["accuracy"] == 0.75 and s["quanti_count"] == 3
+    assert s["within_0.1"] == pytest.approx(1 / 3) and s["within_0.01"] == 0  # the class-0 miss counts wrong
+    rep = report([1, 0], [1, 1], [np.nan, np.nan], {"family": np.array(["a", "b"])})
+    assert rep["by"]["family"]["a"]["accuracy"] == 1 and rep["by"]["family"]["b"]["accuracy"] == 0
+    assert rep["by"]["class"]["none"]["count"] == 1
+
+
+# ---- training ----------------------------------------------------------------------------
+@pytest.mark.parametrize("arch,task", [("graph", "quali"), ("graph", "quanti"), ("seq2seq", "quali")])
+def test_tiny_model_overfits_tiny_set(tiny, tmp_path, arch, task):
+    steps = {"quali": 150, "quanti": 250}[task] + (50 if arch == "seq2seq" else 0)
+    width, lr = (64, 1e-3) if arch == "seq2seq" else (32, 3e-3)
+    last = train(_tc(tiny, tmp_path, max_steps=steps, lr=lr),
+                 ModelConfig(arch=arch, task=task, **{**TINY, "d_model": width}), progress=False)
+    losses, vals = _train_losses(tmp_path)
+    assert np.mean(losses[-3:]) < np.mean(losses[:2]) / 5, f"loss {losses[:2]} -> {losses[-3:]}"
+    assert last["accuracy"] >= 0.95, f"training-set accuracy {last['accuracy']}"
+    if task == "quanti":
+        assert last["median_rel_l1"] < 0.6, last  # from ~1 at initialisation
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    model, ck = load_model(tmp_path / "model.pt")
+    assert model.config.arch == arch and ck["state"]["step"] == steps
+
+
+def test_resume_after_kill_reproduces_uninterrupted_run(tiny, tmp_path):
+    mc = ModelConfig(task="quanti", **TINY)
+    train(_tc(tiny, tmp_path / "a", max_steps=40), mc, progress=False)
+    train(_tc(tiny, tmp_path / "b", max_steps=40), mc, progress=False, stop_after=27)  # "killed" at 27
+    with pytest.raises(FileExistsError):
+        train(_tc(tiny, tmp_path / "b", max_steps=40), mc, progress=False)
+    train(_tc(tiny, tmp_path / "b", max_steps=40), mc, resume=True, progress=False)  # from step 20
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    assert _train_losses(tmp_path / "a")[0] == _train_losses(tmp_path / "b")[0]
+
+
+def test_ddp_gloo_two_processes_equal_one_process_with_double_batch(tiny, tmp_path):
+    args = ["train", str(tiny), "--max-steps", "6", "--width", "32", "--heads", "4", "--layers", "2",
+            "--device", "cpu", "--no-compile", "--val", str(tiny), "--val-size", "64", "-q", "--warmup", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+           str(29500 + os.getpid() % 1000), "-m", "metabnet"]
+    r = subprocess.run(cmd + args + ["--out", str(tmp_path / "ddp"), "--batch-size", "8"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "one"), "--batch-size", "16"])
+    assert res.exit_code == 0, res.output
+    a = torch.load(tmp_path / "ddp" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "one" / "model.pt", weights_only=True)["model"]
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+
+
+# ---- eval --------------------------------------------------------------------------------
+def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
+    train(_tc(tiny, tmp_path / "run", max_steps=30), ModelConfig(task="quanti", **TINY), progress=False)
+    files = tmp_path / "files"
+    files.mkdir()
+    index = ShardIndex(tiny)
+    b = index.read(0, 0, 10)
+    index.close()
+    from metabnet.formats import write_networks
+    nets = [b.network(i, name=f"net{i}") for i in range(10)]
+    write_networks(files / "some.jsonl", nets[:6])
+    for i, net in enumerate(nets[6:]):
+        net.meta.update(exists_unique=bool(b["exists_unique"][6 + i]), x=b.x(6 + i) if b["exists_unique"][6 + i] else None)
+    write_networks(files / "rest.tokens.json", nets[6:])
+    (files / "bad.json").write_text("{not json")
+    rep_path = tmp_path / "rep.json"
+    res = CliRunner().invoke(main, ["eval", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
+                                    "--out", str(rep_path)])
+    assert res.exit_code == 1  # the bad file
+    assert "bad.json" in res.output and "family=erdos" in res.output and "family=files" in res.output
+    rep = json.loads(rep_path.read_text())
+    assert rep["overall"]["count"] == 64 + 10
+    assert set(rep["by"]) == {"class", "family", "size", "kinetics"}
+    assert rep["by"]["family"]["files"]["count"] == 10 and "within_0.05" in rep["overall"]

@@ -100,7 +100,7 @@ def plot(metrics_path: Path, png: Path):
     va = [r for r in rows if r["split"] == "val"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     a.plot([r["examples"] for r in tr], [r["loss"] for r in tr], lw=0.8)
-    a.set(xlabel="training examples", ylabel="training loss", yscale="log", title="loss")
+    a.set(xlabel="training examples", ylabel="training loss (mean per log interval)", yscale="log", title="loss")
     for key in ("accuracy", "within_0.1", "within_0.05", "within_0.01"):
         pts = [(r["examples"], r[key]) for r in va if r.get(key) is not None]
         if pts:
@@ -167,7 +167,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
             plot(metrics_path, out / "curves.png")
             replot = False
         meta = {"model_config": mc.to_dict(), "train_config": asdict(tc), "weighted": weighted,
-                "data_config": json.loads(cfg0.to_json()), "state": dict(state)}
+                "data_config": json.loads(cfg0.to_json()), "state": {**state, "loss_sum": float(loss_sum)}}
         _save({**meta, "model": model.state_dict(), "optim": opt.state_dict(), "rng": torch.get_rng_state()},
               ckpt_path)
         _save({**meta, "model": model.state_dict()}, out / "model.pt")
@@ -206,6 +206,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                desc=f"train {mc.arch}/{mc.task}")
     model.train()
     steps_here, t_last, ex_last = 0, time.perf_counter(), state["examples"]
+    loss_sum = torch.tensor(state.pop("loss_sum", 0.0), device=device)  # summed since the last log line
     try:
         while state["step"] < tc.max_steps and (stop_after is None or steps_here < stop_after):
             batches = ((w, j, model_arrays(b, mc.arch, mc.task, weighted))
@@ -220,6 +221,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                 loss.backward()
                 gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
                 opt.step()
+                loss_sum += loss.detach().float()
                 state.update(step=state["step"] + 1, window=w, batch=j + 1,
                              examples=state["examples"] + tc.batch_size * world)
                 steps_here += 1
@@ -229,11 +231,12 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                     state["elapsed"] += now - t_last
                     rate = (state["examples"] - ex_last) / (now - t_last)
                     t_last, ex_last = now, state["examples"]
+                    mean_loss, loss_sum = loss_sum.item() / tc.log_every, torch.zeros_like(loss_sum)
                     emit({"split": "train", "step": state["step"], "epoch": state["epoch"],
-                          "examples": state["examples"], "loss": loss.item(), "lr": lr_at(state["step"] - 1, tc),
+                          "examples": state["examples"], "loss": mean_loss, "lr": lr_at(state["step"] - 1, tc),
                           "grad_norm": float(gnorm), "examples_per_s": round(rate, 1),
                           "elapsed_s": round(state["elapsed"], 2)})
-                    bar.set_postfix(loss=f"{loss.item():.4f}", ex_s=f"{rate:,.0f}")
+                    bar.set_postfix(loss=f"{mean_loss:.4f}", ex_s=f"{rate:,.0f}")
                 done = state["step"] >= tc.max_steps or (stop_after is not None and steps_here >= stop_after)
                 if state["step"] % tc.eval_every == 0 and not done:
                     do_validate()

@@ -146,6 +146,14 @@ def test_tiny_model_overfits_tiny_set(tiny, tmp_path, arch, task):
     assert (tmp_path / "curves.png").stat().st_size > 1000
     model, ck = load_model(tmp_path / "model.pt")
     assert model.config.arch == arch and ck["state"]["step"] == steps
+    if arch == "seq2seq":  # beam search agrees with greedy decoding on what it memorised
+        from metabnet.predict import predict
+        index = ShardIndex(tiny)
+        data = index.read_all()
+        index.close()
+        beam = predict(model, data, beam=3)
+        assert np.mean(beam["cls"] == data["exists_unique"]) >= 0.95
+        assert ((beam["p_exists"] >= 0.5) == (beam["cls"] == 1)).mean() >= 0.95
 
 
 def test_resume_after_kill_reproduces_uninterrupted_run(tiny, tmp_path):

@@ -1,0 +1,128 @@
+"""Training throughput of both models (examples/s, ms/step, and on GPU model FLOP utilisation),
+and the data-preparation rate (shard batch -> padded arrays, incl. the Numba tokenizer).
+
+    python benchmarks/train_throughput.py [--device cuda] [--compile] [--steps 20]
+
+Each model is timed on the same batches of S-size erdos networks after `--warmup` steps, with
+the device synchronised around the timer (the nanoGPT bench.py recipe).  MFU uses nanoGPT's
+FLOP estimate (6 * params * tokens + attention) and the device's dense bf16 peak.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import torch
+
+from metabnet.generate import GenConfig, generate
+from metabnet.loader import model_arrays, take
+from metabnet.model import ModelConfig, build, count_params, flops_per_example, init_weights
+from metabnet.predict import to_device
+
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
+
+
+def peak_flops(device) -> float | None:
+    if not str(device).startswith("cuda"):
+        return None
+    name = torch.cuda.get_device_name()
+    return next((v * 1e12 for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+
+
+def configs(args):
+    paper = dict(d_model=256, n_heads=8)
+    return {
+        "graph quali (6 layers, width 256)": ModelConfig(arch="graph", task="quali", n_enc=6, **paper),
+        "graph quanti (6 layers, width 256)": ModelConfig(arch="graph", task="quanti", n_enc=6, **paper),
+        "seq2seq quali (paper: 2+6 layers, width 256)": ModelConfig(arch="seq2seq", task="quali", n_enc=2, n_dec=6, **paper),
+        "seq2seq quanti (paper: 2+6 layers, width 256)": ModelConfig(arch="seq2seq", task="quanti", n_enc=2, n_dec=6, **paper),
+    }
+
+
+def sync(device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def bench_model(mc: ModelConfig, data, args) -> dict:
+    device = args.device
+    model = init_weights(build(mc)).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda"))
+    run = torch.compile(model) if args.compile else model
+    B = args.batch_size
+    batches = [to_device(model_arrays(take(data, np.arange(k, k + B)), mc.arch, mc.task), device)
+               for k in range(0, B * (args.warmup + args.steps), B)]
+    tokens = np.mean([b["T"] if mc.arch == "graph" else b["src"].shape[1] + b["tgt"].shape[1] for b in batches])
+
+    def step(b):
+        with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
+            loss = run(b)["loss"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    for b in batches[:args.warmup]:
+        step(b)
+    sync(device)
+    t0 = time.perf_counter()
+    for b in batches[args.warmup:]:
+        step(b)
+    sync(device)
+    dt = (time.perf_counter() - t0) / args.steps
+    flops = flops_per_example(model, tokens) * B / dt
+    peak = peak_flops(device)
+    return {"params": count_params(model), "batch": B, "mean_positions": round(float(tokens), 1),
+            "ms_per_step": round(1e3 * dt, 2), "examples_per_s": round(B / dt, 1),
+            "model_tflops": round(flops / 1e12, 3), "mfu": round(flops / peak, 4) if peak else None}
+
+
+def bench_data(data, arch, task, B=256, reps=20) -> float:
+    parts = [take(data, np.arange(k, k + B)) for k in range(0, B * reps, B)]
+    model_arrays(parts[0], arch, task)  # compile the tokenizer
+    t0 = time.perf_counter()
+    for p in parts:
+        model_arrays(p, arch, task)
+    return round(B * reps / (time.perf_counter() - t0), 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--compile", action="store_true", help="torch.compile each model (GPU runs)")
+    ap.add_argument("--batch-size", type=int, default=None, help="default: 256 on GPU, 32 on CPU")
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--only", default="", help="substring of the model names to run")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+    args.batch_size = args.batch_size or (256 if args.device.startswith("cuda") else 32)
+    if args.device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+    data = generate(GenConfig(), max(args.batch_size * (args.steps + args.warmup), 256 * 20), seed=0)
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine()
+    res = {"device": where, "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "compile": args.compile, "data_prep_examples_per_s": {
+               f"{a} {t}": bench_data(data, a, t) for a in ("graph", "seq2seq") for t in ("quali", "quanti")},
+           "models": {}}
+    print(f"device {where}, torch {torch.__version__}, compile={args.compile}")
+    print(f"data preparation (examples/s): {res['data_prep_examples_per_s']}")
+    print(f"{'model':<48}{'params':>10}{'positions':>11}{'ms/step':>10}{'examples/s':>12}{'TFLOP/s':>9}{'MFU':>8}")
+    for name, mc in configs(args).items():
+        if args.only not in name:
+            continue
+        r = bench_model(mc, data, args)
+        res["models"][name] = r
+        mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "-"
+        print(f"{name:<48}{r['params']:>10,}{r['mean_positions']:>11}{r['ms_per_step']:>10}"
+              f"{r['examples_per_s']:>12,}{r['model_tflops']:>9}{mfu:>8}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -148,12 +148,13 @@ class Seq2Seq(nn.Module):
         return {"logits": logits, "loss": loss}
 
     @torch.no_grad()
-    def generate(self, src, max_len: int, beam: int = 1):
+    def generate(self, src, max_len: int, beam: int = 1, encoded=None):
         """Decoded output tokens (B, <= max_len) starting with `<s>`; greedy when beam == 1,
-        else beam search keeping `beam` hypotheses per input (the best by mean log-prob)."""
+        else beam search keeping `beam` hypotheses per input (the best by mean log-prob).
+        `encoded`: the (memory, mask) of `self.encode(src)` when the caller already has it."""
         bos, eos, pad = TOKEN_ID["<s>"], TOKEN_ID["</s>"], TOKEN_ID["<pad>"]
         B = src.shape[0]
-        memory, mask = self.encode(src)
+        memory, mask = encoded if encoded is not None else self.encode(src)
         memory, mask = memory.repeat_interleave(beam, 0), mask.repeat_interleave(beam, 0)
         out = torch.full((B * beam, 1), bos, dtype=torch.long, device=src.device)
         score = torch.zeros(B, beam, device=src.device)

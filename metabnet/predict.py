@@ -67,7 +67,7 @@ def _seq2seq(model, t, part, idx, cls, p, xs, beam):
     two = first[:, 0, [TOKEN_ID["N0"], TOKEN_ID["N1"]]].float().softmax(-1)[:, 1]
     p[idx] = two.cpu().numpy()
     max_len = 3 if model.config.task == "quali" else int(part["n"].max()) * 12 + 3
-    toks = model.generate(src, max_len, beam).cpu().numpy()
+    toks = model.generate(src, max_len, beam, encoded=(memory, mask)).cpu().numpy()
     c, values, count = decode_outputs(toks)
     cls[idx] = c
     for r, i in enumerate(idx):

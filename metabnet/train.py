@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch
+from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch, take
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import predict, to_device
@@ -78,7 +78,6 @@ def validate(model, val, tc: TrainConfig, device, weighted: bool) -> dict:
     """Accuracy and within-tolerance shares on the validation networks."""
     c = model.config
     if c.arch == "seq2seq" and c.task == "quanti" and len(val) > tc.val_decode:
-        from metabnet.loader import take
         val = take(val, np.arange(tc.val_decode))
     pred = predict(model, val, device, batch_size=2 * tc.batch_size, weighted=weighted)
     true = val["exists_unique"].astype(np.int8)
@@ -136,7 +135,6 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                     holdout=0 if tc.val else tc.val_size, rank=rank, world=world)
     val = ShardIndex(tc.val).read_all() if tc.val else stream.validation()
     if val is not None and len(val) > tc.val_size:
-        from metabnet.loader import take
         val = take(val, np.arange(tc.val_size))
 
     torch.manual_seed(tc.seed)

@@ -2,10 +2,13 @@
 import click
 
 from metabnet import __version__
+from metabnet.cli.convert import convert
 from metabnet.cli.eval import eval_
 from metabnet.cli.export import export
 from metabnet.cli.gen import gen
 from metabnet.cli.info import info
+from metabnet.cli.knockout import knockout
+from metabnet.cli.score import score
 from metabnet.cli.solve import solve
 from metabnet.cli.train import train
 
@@ -17,5 +20,5 @@ def main():
     Transformer) predict them.  Run `metabnet COMMAND --help` for each command."""
 
 
-for command in (gen, solve, export, info, train, eval_):
+for command in (gen, solve, export, info, train, eval_, convert, score, knockout):
     main.add_command(command)

@@ -126,6 +126,27 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
 
     Newton from x = 0 with a non-negativity bound and backtracking on the L1 imbalance.
     For linear kinetics the first step is exact: it is the direct solve L^T x = phi."""
+    x[:n] = 0.0
+    return _newton(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross)
+
+
+@jit
+def _solve_from(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
+    """As `_solve`, but Newton starts from the x given (a warm start, e.g. a predicted
+    equilibrium).  Inactive nodes, and entries that are negative or not finite, start at 0
+    as in the cold start.  Linear kinetics ignore the start: the direct solve needs none."""
+    for v in range(n):
+        if not active[v + 1] or not (0.0 <= x[v] < np.inf):
+            x[v] = 0.0
+    for i in range(m):
+        if src[i] > 0 and km[i] == km[i]:
+            return _newton(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross)
+    return _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross)
+
+
+@jit
+def _newton(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
+    """Damped Newton from the x given (inactive nodes at 0); the iteration of `_solve`."""
     k = _index_active(n, active, idx)
     linear, kmax = True, 1.0
     for i in range(m):
@@ -134,7 +155,6 @@ def _solve(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
             kmax = max(kmax, km[i])
     if not linear and _over_capacity(n, m, src, dst, rate, km, f):
         return NO_EQUILIBRIUM, np.inf, 0
-    x[:n] = 0.0
     balance(n, m, src, dst, rate, km, x, f, gross)
     norm = _l1(n, f)
     res = rel_residual(n, f, gross)
@@ -186,11 +206,20 @@ def equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f, 
     status NO_EQUILIBRIUM); status FAILED means Newton stalled without a verdict, and the
     caller decides by integrating the ODE (kernels.ode).
     """
+    return _equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f, gross, False)
+
+
+@jit
+def _equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f, gross, warm):
+    """`equilibrium`, with Newton started from the x given when `warm` (`_solve_from`)."""
     unique, bounded = _labels(n, to_exc, from_in)
     if not bounded:
         x[:n] = np.nan
         return False, False, np.nan, 0, NO_EQUILIBRIUM
-    status, res, it = _solve(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f, gross)
+    if warm:
+        status, res, it = _solve_from(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f, gross)
+    else:
+        status, res, it = _solve(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f, gross)
     if status != OK:
         x[:n] = np.nan
         return False, False, res, it, status
@@ -209,19 +238,36 @@ def _edge_arrays(n, src, dst, rate, km):
     return src, dst, rate, km
 
 
-def solve(n, src, dst, rate, km=None):
+def solve(n, src, dst, rate, km=None, x0=None):
     """Public wrapper: (unique, bounded, x or None, relative residual, iterations, method).
 
     method is "direct" (linear), "newton" (Michaelis-Menten), or "newton+ode" when Newton
-    stalled and the ODE integrator decided."""
+    stalled and the ODE integrator decided.
+
+    `x0` (n values) warm-starts Newton for Michaelis-Menten kinetics (method "newton-warm";
+    linear kinetics solve directly whatever the start).  Only a certified equilibrium is
+    accepted from a warm start: when Newton from x0 ends without one, the cold solve runs
+    and decides (method "newton-warm+" the cold method; iterations count both)."""
     src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
     m = src.shape[0]
     to_exc, from_in = reachability(n, src, dst)
+    mm = bool(np.isfinite(km).any())
     x = np.empty(n)
-    unique, bounded, res, it, status = equilibrium(
+    if x0 is not None:
+        x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+        if x0.size != n:
+            raise ValueError(f"x0 must hold n = {n} values, got {x0.size}")
+        x[:] = x0
+    warm = x0 is not None and mm
+    unique, bounded, res, it, status = _equilibrium(
         n, m, src, dst, rate, km, to_exc, from_in, np.empty(n + 2, np.int64),
-        np.empty((n, n)), np.empty(n), x, np.empty(n), np.empty(n), np.empty(n))
-    method = "newton" if np.isfinite(km).any() else "direct"
+        np.empty((n, n)), np.empty(n), x, np.empty(n), np.empty(n), np.empty(n), warm)
+    if warm:
+        if status == OK:
+            return bool(unique), True, x, float(res), int(it), "newton-warm"
+        unique, bounded, x, res, cold_it, method = solve(n, src, dst, rate, km)
+        return unique, bounded, x, res, int(it) + cold_it, "newton-warm+" + method
+    method = "newton" if mm else "direct"
     if status == FAILED:
         from metabnet.kernels import ode
 

@@ -11,12 +11,17 @@ from metabnet.network import Network
 METHODS = ("direct", "ode")
 
 
-def solve(net: Network, method: str = "direct") -> dict:
+def solve(net: Network, method: str = "direct", x0=None) -> dict:
     """{"file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "x", "residual",
-    "method", "iterations"} for one network; x is the limit of the trajectory from 0."""
+    "method", "iterations"} for one network; x is the limit of the trajectory from 0.
+
+    `x0` (direct method only) warm-starts Newton for Michaelis-Menten kinetics from these n
+    concentrations, e.g. a model's prediction (kernels.equilibrium.solve)."""
     km = net.km_or_nan()
+    if x0 is not None and method != "direct":
+        raise ValueError("a start x0 is for the direct method only")
     if method == "direct":
-        unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km)
+        unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
     elif method == "ode":
         status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
         unique, _ = kreach.labels(net.n, net.src, net.dst)

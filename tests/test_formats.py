@@ -215,14 +215,20 @@ BAD = [  # file name, content, words in the problem, line number or None
 
 @pytest.mark.parametrize("name,content,problem,line", BAD, ids=[b[0] for b in BAD])
 def test_bad_file(tmp_path, name, content, problem, line):
-    path = tmp_path / name
+    check_bad_file(tmp_path / name, content, problem, line)
+
+
+def check_bad_file(path, content, problem, line=None):
+    """Reading `content` from `path` raises one FormatError line, `path[:line]: ...problem...`;
+    returns the error."""
     path.write_text(content)
     with pytest.raises(FormatError) as info:
         read_networks(path)
     e = info.value
     where = str(path) if line is None else f"{path}:{line}"
     assert str(e).startswith(where + ": ") and "\n" not in str(e), str(e)
-    assert problem in e.problem, str(e)
+    assert problem in e.problem and (e.path, e.line) == (str(path), line), str(e)
+    return e
     assert (e.path, e.line) == (str(path), line)
     assert str(pickle.loads(pickle.dumps(e))) == str(e)
 

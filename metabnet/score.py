@@ -1,0 +1,361 @@
+"""Scoring networks: a trained model's answer for each one, or the exact solver's where there
+is no model or the model cannot take the network.
+
+Every answer is a record with the keys of DESIGN §5 (``file name n kinetics exists_unique
+exists_bounded x residual method``) plus ``p_exists``, the model's probability that an
+equilibrium exists (null for solver answers):
+
+- ``method`` "model": the model's prediction.  The model predicts one label, the paper's
+  ``unique``; ``exists_bounded`` is null.  ``x`` is null when the model says there is no
+  equilibrium or was trained for existence only.
+- ``method`` "solver": the exact solver's answer (kernels.equilibrium), the solver's own
+  method under ``solver``; with a model, ``solver_reason`` says why the model did not take it.
+- ``method`` "model+solver" (refine): the exact equilibrium, found by Newton started from the
+  model's x; the raw prediction is kept under ``model`` and the iteration counts of a cold
+  and a warm start under ``refine`` (Newton iterations, plus ODE steps where Newton stalled;
+  linear kinetics take one LU solve, 1 iteration, whatever the start).
+
+``residual`` is a cheap self-check of x under the network's own balance: the share of all
+flux it leaves unbalanced (`flux_residual`), ~1e-16 at an exact equilibrium.  With a flag
+tolerance each record says whether it is ``flagged``.  With verify the exact answer sits
+under ``exact`` and ``rel_l1`` is the relative L1 error of x against it (metabnet.metrics).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from metabnet.formats import FormatError, read_networks
+from metabnet.generate import Batch, GenConfig
+from metabnet.kernels import equilibrium as keq
+from metabnet.metrics import TOLERANCES, rel_l1, summary
+from metabnet.network import Network
+from metabnet.solve import solve
+
+UNDECODED = "the model's output could not be decoded"
+
+
+def flux_residual(net: Network, x) -> float | None:
+    """sum_v |dx_v/dt| / sum_v (gross flux through v) at concentrations x: the share of all
+    flux that x leaves unbalanced, between 0 (an equilibrium) and 1.  None when x is missing,
+    of the wrong length or not finite.  Unlike the solver's per-node maximum
+    (kernels.equilibrium.rel_residual), a node at negligible concentration - such as a
+    model's floor of 1e-6 where the intake never reaches - cannot dominate it."""
+    if x is None or len(x) != net.n:
+        return None
+    x = np.array(x, np.float64)  # None -> NaN
+    if not np.isfinite(x).all():
+        return None
+    f, gross = np.empty(net.n), np.empty(net.n)
+    keq.balance(net.n, net.m, net.src, net.dst, net.rate, net.km_or_nan(), x, f, gross)
+    total = gross.sum()  # >= sum |f| (triangle inequality, node by node)
+    return float(np.abs(f).sum() / total) if total > 0 else 0.0
+
+
+def as_batch(nets: list[Network]) -> Batch:
+    """CSR Batch of networks without labels: what `metabnet.predict.predict` reads."""
+    N = len(nets)
+    return Batch(
+        n=np.array([net.n for net in nets], np.int32),
+        edge_ptr=np.concatenate([[0], np.cumsum([net.m for net in nets])]).astype(np.int64),
+        edge_src=np.concatenate([net.src for net in nets]).astype(np.int32),
+        edge_dst=np.concatenate([net.dst for net in nets]).astype(np.int32),
+        edge_rate=np.concatenate([net.rate for net in nets]),
+        edge_km=np.concatenate([net.km_or_nan() for net in nets]),
+        node_ptr=np.zeros(N + 1, np.int64), x=np.zeros(0),
+        exists_unique=np.zeros(N, bool), exists_bounded=np.zeros(N, bool),
+        family=np.full(N, "files", dtype=object),
+        kinetics=np.array([net.kinetics for net in nets], dtype=object))
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """What a checkpoint's model can take: its architecture and the data it was trained on."""
+    n_max: int | None  # most inner nodes in the training data (None: unknown)
+    kinetics: str | None  # kinetics of the training data (None: unknown)
+    max_len: int  # seq2seq: longest token sequence (learned positions)
+
+    @classmethod
+    def of(cls, model, ckpt: dict) -> "ModelLimits":
+        data = ckpt.get("data_config")
+        cfg = GenConfig.from_json(json.dumps(data)) if data else None
+        return cls(cfg.node_range[1] if cfg else None, cfg.kinetics if cfg else None, model.config.max_len)
+
+    def reason(self, net: Network, config, weighted: bool) -> str | None:
+        """Why the model cannot take `net` (None when it can); evaluate.readable adds the
+        seq2seq vocabulary limits on top."""
+        if net.m == 0:
+            return "no reactions"
+        if self.kinetics is not None and net.kinetics != self.kinetics:
+            return f"{net.kinetics} kinetics (the model was trained on {self.kinetics})"
+        if self.n_max is not None and net.n > self.n_max:
+            return f"{net.n} inner nodes (the model was trained on at most {self.n_max})"
+        if config.arch == "seq2seq":
+            longest = max(3 + (3 if weighted else 2) * net.m, 12 * net.n + 3 if config.task == "quanti" else 3)
+            if longest > self.max_len:
+                return f"{longest} tokens (the model reads and writes at most {self.max_len})"
+        return None
+
+
+@dataclass
+class Prediction:
+    """One model answer: the class, its probability and x (None entries: not finite)."""
+    exists: bool
+    p: float | None
+    x: list | None
+
+
+@dataclass
+class Scorer:
+    """Scores lists of networks (`score`): with a model (metabnet.predict.load_model) its
+    predictions, else the exact solver's answers.  See the module doc for the records."""
+    model: object = None
+    ckpt: dict | None = None
+    device: str = "cpu"
+    batch_size: int = 256
+    beam: int = 1
+    verify: bool = False  # the exact answer beside each record
+    refine: bool = False  # the model's x as the exact solver's start
+    flag_residual: float | None = None  # flag records whose residual exceeds this
+
+    def __post_init__(self):
+        if self.refine and self.model is None:
+            raise ValueError("refine needs a model: its predictions are the solver's starting points")
+        self.weighted = bool((self.ckpt or {}).get("weighted", True))
+        self.limits = ModelLimits.of(self.model, self.ckpt or {}) if self.model is not None else None
+
+    def score(self, nets: list[Network]) -> list[dict]:
+        """One record per network, in the order given.  Model predictions run in batches of
+        networks of similar size (metabnet.predict sorts by n, then restores the order)."""
+        preds, reasons = self._predict(nets)
+        return [self._record(net, p, r) for net, p, r in zip(nets, preds, reasons)]
+
+    def _predict(self, nets):
+        preds, reasons = [None] * len(nets), [None] * len(nets)
+        if self.model is None or not nets:
+            return preds, reasons
+        from metabnet.evaluate import readable
+        from metabnet.predict import predict
+
+        config = self.model.config
+        reasons = [self.limits.reason(net, config, self.weighted) for net in nets]
+        take = [i for i, r in enumerate(reasons) if r is None]
+        if not take:
+            return preds, reasons
+        batch = as_batch([nets[i] for i in take])
+        ok = readable(config, self.weighted, batch)
+        for i in np.asarray(take)[~ok]:
+            reasons[i] = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
+        take = [i for i, good in zip(take, ok) if good]
+        if not take:
+            return preds, reasons
+        if not ok.all():
+            batch = as_batch([nets[i] for i in take])
+        out = predict(self.model, batch, self.device, self.batch_size, self.beam, self.weighted)
+        for r, i in enumerate(take):
+            if out["cls"][r] < 0:
+                reasons[i] = UNDECODED
+                continue
+            x = out["x"][r]
+            p = float(out["p_exists"][r])
+            preds[i] = Prediction(bool(out["cls"][r] == 1), p if np.isfinite(p) else None, _values(x))
+        return preds, reasons
+
+    def _record(self, net: Network, pred: Prediction | None, reason: str | None) -> dict:
+        rec = {"file": net.meta.get("file"), "name": net.name, "n": net.n, "kinetics": net.kinetics}
+        exact = solve(net) if pred is None or self.verify or self.refine else None
+        if pred is None:
+            rec.update(_answer(net, exact), method="solver", p_exists=None, solver=exact["method"])
+            if self.model is not None:
+                rec["solver_reason"] = reason
+        elif self.refine:
+            start = pred.x if pred.x is not None and len(pred.x) == net.n and None not in pred.x else None
+            final = solve(net, x0=start) if start is not None else exact
+            rec.update(_answer(net, final), method="model+solver", p_exists=pred.p)
+            rec["model"] = {"exists_unique": pred.exists, "x": pred.x, "residual": flux_residual(net, pred.x),
+                            "rel_l1": _rel_l1(exact, pred.x)}
+            rec["refine"] = {"start": "model" if start is not None else "none",
+                             "iterations_cold": exact["iterations"], "iterations_warm": final["iterations"],
+                             "solver": final["method"]}
+        else:
+            rec.update(exists_unique=pred.exists, exists_bounded=None, x=pred.x,
+                       residual=flux_residual(net, pred.x), method="model", p_exists=pred.p)
+        if self.verify:
+            rec["exact"] = {**_answer(net, exact), "solver": exact["method"]}
+            rec["rel_l1"] = _rel_l1(exact, rec["x"])
+        if self.flag_residual is not None:
+            rec["flagged"] = rec["x"] is not None and (rec["residual"] is None or rec["residual"] > self.flag_residual)
+        return rec
+
+
+def _values(x) -> list | None:
+    """A predicted x as a JSON-ready list: floats, None where not finite."""
+    if x is None:
+        return None
+    x = np.asarray(x, np.float64)
+    return x.tolist() if np.isfinite(x).all() else [v if np.isfinite(v) else None for v in x.tolist()]
+
+
+def _answer(net: Network, s: dict) -> dict:
+    return {"exists_unique": s["exists_unique"], "exists_bounded": s["exists_bounded"], "x": s["x"],
+            "residual": flux_residual(net, s["x"])}
+
+
+def _rel_l1(exact: dict, x) -> float | None:
+    """Relative L1 error of x where the exact answer has a (unique) equilibrium; None where
+    it has none, or where x is missing or unusable (metabnet.metrics counts that as wrong)."""
+    if not exact["exists_unique"] or x is None or None in x:
+        return None
+    e = rel_l1(exact["x"], x)
+    return e if np.isfinite(e) else None
+
+
+# ---- runs over files -----------------------------------------------------------------------
+def read_chunks(files, size: int = 4096):
+    """Yield (networks, error lines) from `files` in order, about `size` networks at a time;
+    a file that cannot be read gives one error line (formats.FormatError) and is skipped."""
+    nets, errors = [], []
+    for f in files:
+        try:
+            nets += read_networks(f)
+        except FormatError as e:
+            errors.append(str(e))
+        while len(nets) >= size:
+            yield nets[:size], errors
+            nets, errors = nets[size:], []
+    if nets or errors:
+        yield nets, errors
+
+
+def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096) -> "Tally":
+    """Score every network of `files` in order, calling write(record) for each as soon as its
+    chunk is scored (so an interrupted run keeps what it wrote); returns the run's Tally."""
+    tally = Tally(scorer)
+    for nets, errors in read_chunks(files, chunk):
+        tally.failures += errors
+        records = scorer.score(nets)
+        for rec in records:
+            write(rec)
+        tally.add(records)
+        if progress:
+            progress(len(nets))
+    return tally
+
+
+class Tally:
+    """Counts over the records of a run, and the summary table printed at its end."""
+
+    def __init__(self, scorer: Scorer):
+        self.scorer = scorer
+        self.start = time.perf_counter()
+        self.methods, self.reasons, self.failures = Counter(), Counter(), []
+        self.exists = self.flagged = 0
+        self.true, self.pred, self.err = [], [], []  # verify: the model's answers vs the exact ones
+        self.iterations = {}  # refine: kinetics -> [networks, cold, warm, warm starts that fell back]
+
+    def add(self, records: list[dict]) -> None:
+        for rec in records:
+            self.methods[rec["method"]] += 1
+            self.exists += bool(rec["exists_unique"])
+            self.flagged += bool(rec.get("flagged"))
+            if rec.get("solver_reason"):
+                self.reasons[_reason_kind(rec["solver_reason"])] += 1
+            if rec["method"] == "model" and "exact" in rec:
+                self._check(rec["exact"], rec["exists_unique"], rec["rel_l1"])
+            elif rec["method"] == "model+solver":  # the refined answer is exact
+                self._check(rec, rec["model"]["exists_unique"], rec["model"]["rel_l1"])
+            if rec.get("refine"):
+                r = rec["refine"]
+                if r["start"] == "model":
+                    it = self.iterations.setdefault(rec["kinetics"], [0, 0, 0, 0])
+                    it[0] += 1
+                    it[1] += r["iterations_cold"]
+                    it[2] += r["iterations_warm"]
+                    it[3] += "+" in r["solver"]
+
+    def _check(self, exact: dict, exists: bool, err: float | None) -> None:
+        """One model answer against the exact one, as metabnet.metrics.summary reads it."""
+        self.true.append(int(exact["exists_unique"]))
+        self.pred.append(int(exists))
+        quanti = self.scorer.model.config.task == "quanti"
+        if not (exact["exists_unique"] and quanti):
+            self.err.append(np.nan)  # no value to score
+        else:
+            self.err.append(np.inf if err is None else err)  # a missing x counts as wrong
+
+    @property
+    def count(self) -> int:
+        return sum(self.methods.values())
+
+    def as_dict(self) -> dict:
+        seconds = time.perf_counter() - self.start
+        out = {"networks": self.count, "by_method": dict(self.methods), "with_equilibrium": self.exists,
+               "without_equilibrium": self.count - self.exists, "solver_reasons": dict(self.reasons),
+               "files_failed": len(self.failures), "seconds": round(seconds, 3),
+               "networks_per_s": round(self.count / seconds, 1) if seconds > 0 else None}
+        if self.scorer.flag_residual is not None:
+            out["flagged"] = self.flagged
+        if self.true:
+            out["verify"] = summary(self.true, self.pred, self.err)
+        if self.iterations:
+            out["refine"] = {k: dict(zip(("networks", "iterations_cold", "iterations_warm", "fell_back"), v))
+                             for k, v in self.iterations.items()}
+        return out
+
+    def table(self) -> str:
+        d, s, W = self.as_dict(), self.scorer, 36
+        rows = [("networks scored", f"{d['networks']:,}")]
+        if s.model is not None:
+            by_model = self.methods["model"] + self.methods["model+solver"]
+            rows.append(("  by the model", f"{by_model:,}" + ("  (refined by the exact solver)" if s.refine else "")))
+            why = "; ".join(f"{k}: {v:,}" for k, v in self.reasons.most_common())
+            rows.append(("  by the solver alone", f"{self.methods['solver']:,}" + (f"  ({why})" if why else "")))
+        else:
+            rows.append(("  by the solver alone", f"{self.methods['solver']:,}  (no model given)"))
+        rows += [("  with an equilibrium", f"{d['with_equilibrium']:,}"),
+                 ("  without", f"{d['without_equilibrium']:,}")]
+        if "flagged" in d:
+            rows.append((f"  flagged (residual > {s.flag_residual:g})", f"{d['flagged']:,}"))
+        rows += [("files failed", f"{d['files_failed']:,}"),
+                 ("time", f"{d['seconds']:.2f} s  ({d['networks_per_s'] or 0:,.1f} networks/s)")]
+        lines = [f"{k:<{W}}{v}" for k, v in rows]
+        if "verify" in d:
+            v = d["verify"]
+            lines.append(f"{'verify: model vs exact solver':<{W}}{v['count']:,} networks, "
+                         f"accuracy {_pct(v['accuracy'])}")
+            if "quanti_count" in v:
+                shares = " / ".join(_pct(v[f"within_{t}"]) for t in TOLERANCES)
+                lines.append(f"{'  within ' + ' / '.join(map(str, TOLERANCES)):<{W}}{shares}"
+                             f"  (of {v['quanti_count']:,} with an equilibrium; median {v['median_rel_l1']:.3g})")
+        elif s.verify:
+            lines.append(f"{'verify':<{W}}every answer is the exact solver's (no model predictions to check)")
+        for kin, (k, cold, warm, back) in sorted(self.iterations.items()):
+            if kin == "linear":
+                lines.append(f"{'refine, linear':<{W}}{k:,} networks: direct solve, one LU each; "
+                             "a start saves nothing")
+            else:
+                saved = f"{1 - warm / cold:.0%} saved" if cold else "nothing to save"
+                lines.append(f"{'refine, ' + kin:<{W}}{k:,} networks: solver iterations cold {cold:,} -> "
+                             f"warm {warm:,} ({saved})")
+                if back:
+                    lines.append(f"{'':<{W}}{back:,} warm start(s) certified nothing; the cold solve decided")
+        if s.refine and not self.iterations:
+            lines.append(f"{'refine':<{W}}no model x to start from (existence-only model or none predicted)")
+        return "\n".join(lines)
+
+
+def _reason_kind(reason: str) -> str:
+    """Groups solver reasons for the summary: '300 inner nodes (...)' -> 'too many nodes'."""
+    for key, kind in (("inner nodes", "too many nodes"), ("kinetics", "other kinetics"),
+                      ("tokens", "too long"), ("vocabulary", "outside the vocabulary")):
+        if key in reason:
+            return kind
+    return reason
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"

@@ -4,14 +4,9 @@
 set -euo pipefail
 W=${1:-runs}
 mkdir -p "$W"
-gen() { [ -d "$W/$1" ] || metabnet gen --out "$W/$1" -q "${@:2}"; }
+source "$(dirname "$0")/testsets.sh"
 gen erdos-S --count 500000 --seed 0
-gen erdos-S-test --count 2000 --seed 1
-gen erdos_gnm-S --family erdos_gnm --count 2000 --seed 2
-gen small_world-S --family small_world --count 2000 --seed 3
-gen scale_free-S --family scale_free --count 2000 --seed 4
-gen erdos-M --size M --count 2000 --seed 5
-TEST="$W/erdos-S-test $W/erdos_gnm-S $W/small_world-S $W/scale_free-S $W/erdos-M"
+testsets 2000
 run() {  # run NAME ARGS...: train (or resume), then evaluate in and out of distribution
   [ -f "$W/$1/eval.json" ] && return 0
   metabnet train "$W/erdos-S" --out "$W/$1" --device cpu -q --resume "${@:2}"
@@ -21,5 +16,5 @@ run graph-quali --task quali --width 128 --layers 4 --batch-size 64 --lr 1e-3 --
 run graph-quanti --task quanti --width 128 --layers 6 --batch-size 64 --lr 1e-3 --warmup 200 --max-steps 1200 --eval-every 300
 run seq2seq-quali --arch seq2seq --task quali --width 128 --heads 8 --layers 2 --dec-layers 2 --batch-size 32 --lr 5e-4 --warmup 100 --max-steps 300 --eval-every 100 --val-size 500
 for s in none adj spd; do  # ablation of the graph model's structural attention (quantitative task)
-  run ablate-$s --task quanti --struct $s --width 64 --heads 4 --layers 4 --batch-size 64 --lr 1e-3 --warmup 100 --max-steps 400 --eval-every 200 --val-size 1000
+  run ablate-$s --task quanti --struct $s --width 64 --heads 4 --layers 4 --batch-size 64 --lr 1e-3 --warmup 100 --max-steps 1000 --eval-every 250 --val-size 1000
 done

@@ -14,9 +14,11 @@ from metabnet.cli._io import jsonl_out, report_failures
               help="direct: LU solve (linear) or damped Newton (Michaelis-Menten); "
                    "ode: Rosenbrock integration from x(0)=0 to steady state.")
 def solve(paths, out, method):
-    """Compute the exact equilibrium of every network in PATHS (files or folders of .json,
-    .jsonl, .tsv, paper token JSON), one JSON line each (DESIGN §5 keys).  A bad file gets
-    one error line on stderr; the others go on; the exit code is 1 if any failed."""
+    """Compute the exact equilibrium of every network in PATHS, one JSON line each (DESIGN §5
+    keys).  PATHS are files or folders (searched recursively) of .json, .jsonl, .tsv, SBML
+    (.xml/.sbml), the paper's token JSON and HDF5 shards of `metabnet gen` (.h5: every network
+    of the shard, named SHARD:i; a shard folder's metabnet.json manifest is skipped).  A bad
+    file gets one error line on stderr; the others go on; the exit code is 1 if any failed."""
     from tqdm.auto import tqdm
 
     from metabnet.formats import FormatError, iter_network_files, read_networks

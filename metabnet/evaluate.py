@@ -52,7 +52,7 @@ def load_data(paths, limit: int | None = None) -> tuple[Batch, list[str]]:
         else:
             files.append(p)
     nets = []
-    for f in iter_network_files(files) if files else []:
+    for f in iter_network_files(files, shards=False) if files else []:  # shards: read above
         try:
             nets += read_networks(f)
         except FormatError as e:
@@ -76,8 +76,9 @@ def readable(config, weighted: bool, batch: Batch) -> np.ndarray:
         ok &= batch["n"] + 1 <= 999
         if weighted:
             r = batch["edge_rate"].astype(np.float64)
-            bad = (r != np.round(r)) | (r > 999)
-            ok &= np.add.reduceat(bad, batch["edge_ptr"][:-1]) == 0 if len(r) else ok
+            bad = np.concatenate([[0], np.cumsum((r != np.round(r)) | (r > 999))])
+            ptr = batch["edge_ptr"]
+            ok &= bad[ptr[1:]] == bad[ptr[:-1]]  # no bad rate in the network's edges (any may have none)
     return ok
 
 

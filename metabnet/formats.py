@@ -1,4 +1,5 @@
-"""Network files (DESIGN §5): read and write .json, .jsonl, .tsv and the paper's token JSON.
+"""Network files (DESIGN §5): read and write .json, .jsonl, .tsv, the paper's token JSON and
+SBML (.xml/.sbml, in metabnet.sbml); read the HDF5 shards of `metabnet gen` (.h5) too.
 
 Every problem with a file becomes one `FormatError` whose message is a single line,
 ``path: problem`` or ``path:line: problem``, so a batch can report it and go on.
@@ -11,6 +12,11 @@ numbered 1..n in order of first appearance; the names are kept in ``net.meta["no
 Lines starting with ``#`` and a header ``src dst rate [K]`` are skipped.  A written TSV
 names inner nodes 1..n, so a node with no reaction is lost, and reading it back numbers the
 nodes by first appearance again.
+
+A shard (.h5) gives all its networks, named ``STEM:i`` as `metabnet export` names them, with
+the stored labels in ``meta["exists_unique"]`` and ``meta["x"]``.  A folder of shards also
+holds the run's manifest ``metabnet.json``; `iter_network_files` leaves it out, and reading
+it as a network says what it is.
 """
 from __future__ import annotations
 
@@ -23,6 +29,9 @@ from pathlib import Path
 from metabnet.network import Network, NetworkError
 
 SUFFIXES = (".json", ".jsonl", ".tsv", ".xml", ".sbml")
+SHARD_SUFFIX = ".h5"
+MANIFEST = "metabnet.json"  # written by `metabnet gen` beside its shards (metabnet.dataset)
+_MANIFEST_KEYS = {"config", "seed", "count", "shard_size"}
 _HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
 _SPECIAL = ("INTAKE", "EXCRETION")
 
@@ -45,34 +54,59 @@ def read_networks(path) -> list[Network]:
     """All networks in the file at `path`, chosen by extension; FormatError on any problem."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".xml", ".sbml"):
-        raise FormatError(path, "SBML support is not implemented yet")
     readers = {".json": _read_json, ".jsonl": _read_jsonl, ".tsv": _read_tsv}
+    if suffix == SHARD_SUFFIX:
+        return _read_shard(path)
+    if suffix in (".xml", ".sbml"):
+        from metabnet import sbml  # sbml imports this module
+
+        readers[suffix] = sbml.read
     if suffix not in readers:
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
-                                f"(expected one of {' '.join(SUFFIXES)})")
+                                f"(expected one of {' '.join(SUFFIXES)} {SHARD_SUFFIX})")
     nets = readers[suffix](path, _read_text(path))
     for net in nets:
         net.meta["file"] = str(path)
     return nets
 
 
-def iter_network_files(paths) -> list[Path]:
-    """The files named in `paths` plus the network files (by extension) found under the folders
-    among them, recursively and skipping hidden entries; sorted, without duplicates.  A named
-    file is kept whatever its extension (or existence) so that reading it reports the problem."""
+def iter_network_files(paths, shards: bool = True) -> list[Path]:
+    """The files named in `paths` plus the network files (by extension; with `shards` also
+    .h5 shards) found under the folders among them, recursively, skipping hidden entries and
+    the manifest of a shard folder; sorted, without duplicates.  A named file is kept whatever
+    its extension (or existence) so that reading it reports the problem."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    suffixes = SUFFIXES + ((SHARD_SUFFIX,) if shards else ())
     found = set()
     for p in map(Path, paths):
         if not p.is_dir():
             found.add(p)
             continue
         for f in p.rglob("*"):
-            if (f.suffix.lower() in SUFFIXES and f.is_file()
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)):
+            if (f.suffix.lower() in suffixes and f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    and not is_manifest(f)):
                 found.add(f)
     return sorted(found)
+
+
+def is_manifest(path) -> bool:
+    """Whether `path` is the manifest `metabnet gen` writes beside its shards: named
+    metabnet.json and holding a JSON object with the manifest's keys and no network's "n".
+    Only files of that name are opened, so a walk over many files stays cheap."""
+    path = Path(path)
+    if path.name != MANIFEST:
+        return False
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # reading it as a network reports the problem
+    return _looks_like_manifest(obj)
+
+
+def _looks_like_manifest(obj) -> bool:
+    return isinstance(obj, dict) and _MANIFEST_KEYS <= obj.keys() and "n" not in obj
 
 
 def load_json(path):
@@ -115,6 +149,9 @@ def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
 
 def _read_json(path: Path, text: str) -> list[Network]:
     obj = _parse_json(path, text)
+    if _looks_like_manifest(obj):
+        raise FormatError(path, "the manifest of a `metabnet gen` shard folder, not a network; "
+                                "give the folder or its .h5 shards")
     if isinstance(obj, dict) and "data_input" in obj:
         from metabnet.tokens import parse_token_json  # tokens imports this module
 
@@ -127,6 +164,26 @@ def _read_jsonl(path: Path, text: str) -> list[Network]:
     for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
         if line.strip():
             nets.append(_network(_parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
+    return nets
+
+
+def _read_shard(path: Path) -> list[Network]:
+    from metabnet.shard import ShardError, read_shard  # shard imports generate, which is heavier
+
+    try:
+        batch, config, _ = read_shard(path)
+    except ShardError as e:
+        msg = str(e)
+        raise FormatError(path, msg[len(f"{path}: "):] if msg.startswith(f"{path}: ") else msg) from None
+    except (OSError, KeyError, ValueError) as e:
+        raise FormatError(path, f"cannot read shard ({e})") from None
+    nets = []
+    for i in range(len(batch)):
+        net = batch.network(i, config.kinetics, f"{path.stem}:{i}")
+        x = batch.x(i)
+        net.meta.update(file=str(path), exists_unique=bool(batch["exists_unique"][i]),
+                        x=None if x is None else x.tolist())
+        nets.append(net)
     return nets
 
 
@@ -188,7 +245,7 @@ def _read_tsv(path: Path, text: str) -> list[Network]:
 # ---- writing ---------------------------------------------------------------------------
 def write_networks(path, networks) -> None:
     """Write `networks` (a Network or a list) to `path` by extension: .json (exactly one),
-    .jsonl, .tsv (exactly one) or .tokens.json (the paper's token JSON, labels taken from
+    .jsonl, .tsv or .xml/.sbml (exactly one) or .tokens.json (the paper's token JSON, labels taken from
     ``meta["exists_unique"]`` and ``meta["x"]`` when present).  FormatError on any problem."""
     path = Path(path)
     nets = [networks] if isinstance(networks, Network) else list(networks)
@@ -205,15 +262,19 @@ def write_networks(path, networks) -> None:
         examples = [(net, net.meta.get("exists_unique"), net.meta.get("x"), net.name) for net in nets]
         return write_token_json(path, examples)
     suffix = path.suffix.lower()
-    if suffix in (".json", ".tsv") and len(nets) != 1:
+    if suffix in (".json", ".tsv", ".xml", ".sbml") and len(nets) != 1:
         raise FormatError(path, f"a {suffix} file holds exactly one network, got {len(nets)} (use .jsonl)")
     if suffix in (".json", ".jsonl"):
         text = "".join(json.dumps(net.to_dict(), allow_nan=False) + "\n" for net in nets)
     elif suffix == ".tsv":
         text = _tsv(nets[0])
+    elif suffix in (".xml", ".sbml"):
+        from metabnet import sbml
+
+        return sbml.write(path, nets[0])
     else:
         raise FormatError(path, f"cannot write {suffix or 'a file without extension'!r} "
-                                "(expected .json, .jsonl, .tsv or .tokens.json)")
+                                "(expected .json, .jsonl, .tsv, .xml, .sbml or .tokens.json)")
     write_text(path, text)
 
 

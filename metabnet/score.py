@@ -37,6 +37,10 @@ from metabnet.network import Network
 from metabnet.solve import solve
 
 UNDECODED = "the model's output could not be decoded"
+# refine, per kinetics: warm starts, and iterations of a cold and a warm start, in all and split
+# into the warm starts that certified the equilibrium and those that fell back to the cold solve
+_REFINE_KEYS = ("networks", "iterations_cold", "iterations_warm", "certified", "certified_cold",
+                "certified_warm", "fell_back", "fell_back_cold", "fell_back_warm")
 
 
 def flux_residual(net: Network, x) -> float | None:
@@ -255,7 +259,7 @@ class Tally:
         self.methods, self.reasons, self.failures = Counter(), Counter(), []
         self.exists = self.flagged = 0
         self.true, self.pred, self.err = [], [], []  # verify: the model's answers vs the exact ones
-        self.iterations = {}  # refine: kinetics -> [networks, cold, warm, warm starts that fell back]
+        self.iterations = {}  # refine: kinetics -> Counter of _REFINE_KEYS
 
     def add(self, records: list[dict]) -> None:
         for rec in records:
@@ -271,11 +275,12 @@ class Tally:
             if rec.get("refine"):
                 r = rec["refine"]
                 if r["start"] == "model":
-                    it = self.iterations.setdefault(rec["kinetics"], [0, 0, 0, 0])
-                    it[0] += 1
-                    it[1] += r["iterations_cold"]
-                    it[2] += r["iterations_warm"]
-                    it[3] += "+" in r["solver"]
+                    back = "+" in r["solver"]  # the warm start certified nothing; the cold solve decided
+                    group = "fell_back" if back else "certified"
+                    self.iterations.setdefault(rec["kinetics"], Counter()).update(
+                        {"networks": 1, "iterations_cold": r["iterations_cold"],
+                         "iterations_warm": r["iterations_warm"], group: 1,
+                         f"{group}_cold": r["iterations_cold"], f"{group}_warm": r["iterations_warm"]})
 
     def _check(self, exact: dict, exists: bool, err: float | None) -> None:
         """One model answer against the exact one, as metabnet.metrics.summary reads it."""
@@ -302,8 +307,7 @@ class Tally:
         if self.true:
             out["verify"] = summary(self.true, self.pred, self.err)
         if self.iterations:
-            out["refine"] = {k: dict(zip(("networks", "iterations_cold", "iterations_warm", "fell_back"), v))
-                             for k, v in self.iterations.items()}
+            out["refine"] = {k: {key: v[key] for key in _REFINE_KEYS} for k, v in self.iterations.items()}
         return out
 
     def table(self) -> str:
@@ -333,16 +337,18 @@ class Tally:
                              f"  (of {v['quanti_count']:,} with an equilibrium; median {v['median_rel_l1']:.3g})")
         elif s.verify:
             lines.append(f"{'verify':<{W}}every answer is the exact solver's (no model predictions to check)")
-        for kin, (k, cold, warm, back) in sorted(self.iterations.items()):
+        for kin, it in sorted(self.iterations.items()):
             if kin == "linear":
-                lines.append(f"{'refine, linear':<{W}}{k:,} networks: direct solve, one LU each; "
+                lines.append(f"{'refine, linear':<{W}}{it['networks']:,} networks: direct solve, one LU each; "
                              "a start saves nothing")
-            else:
-                saved = f"{1 - warm / cold:.0%} saved" if cold else "nothing to save"
-                lines.append(f"{'refine, ' + kin:<{W}}{k:,} networks: solver iterations cold {cold:,} -> "
-                             f"warm {warm:,} ({saved})")
-                if back:
-                    lines.append(f"{'':<{W}}{back:,} warm start(s) certified nothing; the cold solve decided")
+                continue
+            lines.append(f"{'refine, ' + kin:<{W}}{it['networks']:,} warm starts: solver iterations "
+                         f"{_change(it['iterations_cold'], it['iterations_warm'])}")
+            for group, label in (("certified", "certified from the model's x"),
+                                 ("fell_back", "certified nothing: cold solve")):
+                if it[group]:
+                    lines.append(f"{'  ' + label:<{W}}{it[group]:,}: "
+                                 f"{_change(it[group + '_cold'], it[group + '_warm'])}")
         if s.refine and not self.iterations:
             lines.append(f"{'refine':<{W}}no model x to start from (existence-only model or none predicted)")
         return "\n".join(lines)
@@ -355,6 +361,15 @@ def _reason_kind(reason: str) -> str:
         if key in reason:
             return kind
     return reason
+
+
+def _change(cold: int, warm: int) -> str:
+    """'cold 1,200 -> warm 300 (75% saved)'."""
+    if not cold:
+        how = "nothing to save"
+    else:
+        how = f"{1 - warm / cold:.0%} saved" if warm <= cold else f"{warm / cold - 1:.0%} more"
+    return f"cold {cold:,} -> warm {warm:,} ({how})"
 
 
 def _pct(v) -> str:

@@ -81,3 +81,55 @@ def test_gen_bad_option_is_one_clear_line(tmp_path):
 def test_help_explains():
     r = CliRunner().invoke(main, ["gen", "--help"])
     assert r.exit_code == 0 and "--balance" in r.output and "resumes" in r.output
+
+
+def test_solve_and_score_a_folder_of_shards(shards, tmp_path):
+    """A `metabnet gen` folder: both shards' networks are solved, in order and named SHARD:i,
+    with the stored labels; the manifest metabnet.json is not taken for a network."""
+    out, _ = shards
+    exported = tmp_path / "stored.jsonl"
+    for shard in ("shard-00000.h5", "shard-00001.h5"):
+        r = CliRunner().invoke(main, ["export", str(out / shard)])
+        assert r.exit_code == 0, r.output
+        with exported.open("a") as f:
+            f.write(r.output)
+    stored = [json.loads(line) for line in exported.read_text().splitlines()]
+    for command in ("solve", "score"):
+        r = CliRunner().invoke(main, [command, str(out)])
+        assert r.exit_code == 0, r.output
+        got = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        assert [g["name"] for g in got] == [s["name"] for s in stored] == \
+            [f"shard-0000{k}:{i}" for k, c in ((0, 200), (1, 100)) for i in range(c)]
+        for a, b in zip(stored, got):
+            assert (a["exists_unique"], a["exists_bounded"]) == (b["exists_unique"], b["exists_bounded"])
+            if a["x"] is not None:
+                np.testing.assert_allclose(b["x"], a["x"], rtol=1e-6)
+    # named on its own, the manifest is one clear error, not "missing field 'n'"
+    r = CliRunner().invoke(main, ["solve", str(out / "metabnet.json")])
+    assert r.exit_code == 1 and "manifest" in r.stderr and "missing field" not in r.stderr
+
+
+def test_manifest_is_recognised_by_content(tmp_path):
+    from metabnet.formats import iter_network_files
+
+    net = {"name": "toy", "n": 1, "edges": [], "intake": [[1, 1.0]], "excretion": [[1, 2.0]]}
+    manifest = {"config": {"family": "erdos"}, "seed": 0, "count": 1, "shard_size": 10}
+    for sub, content in (("a", manifest), ("b", net), ("c", "{broken")):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "metabnet.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    (tmp_path / "a" / "other.json").write_text(json.dumps(manifest))  # same content, another name
+    got = [p.relative_to(tmp_path).as_posix() for p in iter_network_files(tmp_path)]
+    assert got == ["a/other.json", "b/metabnet.json", "c/metabnet.json"]
+    r = CliRunner().invoke(main, ["solve", str(tmp_path)])
+    assert r.exit_code == 1 and r.stdout.count('"name": "toy"') == 1
+    assert "other.json: the manifest of a `metabnet gen` shard folder" in r.stderr
+    assert "c/metabnet.json" in r.stderr and "2 file(s) failed" in r.stderr
+
+
+def test_a_bad_h5_file_in_a_folder_is_one_error(tmp_path):
+    (tmp_path / "x.h5").write_text("nope")
+    (tmp_path / "y.json").write_text(json.dumps(
+        {"name": "y", "n": 1, "edges": [], "intake": [[1, 1.0]], "excretion": [[1, 2.0]]}))
+    r = CliRunner().invoke(main, ["solve", str(tmp_path)])
+    assert r.exit_code == 1 and '"name": "y"' in r.stdout
+    assert "x.h5: not a readable HDF5 file" in r.stderr and "1 file(s) failed" in r.stderr

@@ -119,6 +119,29 @@ def test_graph_model_is_equivariant_to_node_relabelling(shards):
 
 
 # ---- metrics -----------------------------------------------------------------------------
+def test_readable_counts_each_networks_own_rates_even_without_edges():
+    """seq2seq reads integer rates up to 999 only; a network with no edges has no bad rate,
+    whether it comes first, between others or last (np.add.reduceat got these wrong)."""
+    from metabnet.evaluate import readable
+    from metabnet.network import Network
+    from metabnet.score import as_batch
+
+    good = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 5.0, 7.0])
+    frac = Network(1, [0, 1], [1, 2], [1.0, 2.5])
+    big = Network(1, [0, 1], [1, 2], [1.0, 1000.0])
+    empty = Network(1, [], [], [])
+    mm = Network(1, [0, 1], [1, 2], [1.0, 2.0], [np.nan, 1.0], "michaelis-menten")
+    nets = [empty, good, empty, frac, empty, big, good, mm, empty]
+    want = [True, True, True, False, True, False, True, False, True]
+    cfg = ModelConfig(arch="seq2seq", task="quali", d_model=32, n_heads=4, n_enc=1, n_dec=1)
+    assert readable(cfg, True, as_batch(nets)).tolist() == want
+    assert readable(cfg, True, as_batch([empty, empty])).tolist() == [True, True]
+    assert readable(cfg, False, as_batch(nets)).tolist() == [k != "michaelis-menten" for k in
+                                                               (net.kinetics for net in nets)]
+    graph = ModelConfig(arch="graph", task="quali", d_model=32, n_heads=4, n_enc=1, n_dec=1)
+    assert readable(graph, True, as_batch(nets)).all()
+
+
 def test_rel_l1_and_summary():
     assert rel_l1([1, 1], [1.1, 0.9]) == pytest.approx(0.1)
     assert rel_l1([1, 2], [1]) == float("inf") and rel_l1([1], None) == float("inf")

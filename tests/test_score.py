@@ -254,6 +254,10 @@ def test_refine_returns_the_exact_equilibrium_and_counts_iterations():
     tally.add(recs)
     text = tally.table()
     assert f"cold {cold:,}" in text and "one LU each" in text and "accuracy 100.0%" in text
+    mm = tally.as_dict()["refine"]["michaelis-menten"]  # every warm start certified: none fell back
+    assert (mm["certified_cold"], mm["certified_warm"], mm["fell_back"]) == (cold, warm, 0)
+    assert mm["certified"] == mm["networks"] == sum(r["refine"]["start"] == "model" for r in recs[:25])
+    assert f"certified from the model's x      {mm['certified']:,}: cold {cold:,} -> warm {warm:,}" in text
 
 
 def test_refine_cli_with_a_checkpoint(tmp_path):

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The GPU figures quoted in benchmarks/README.md (issue 3), one stage per call of a lent
+# machine (each stage fits in 10 minutes on one H100 and makes its own data):
+#   bash benchmarks/learn_gpu.sh STAGE [WORKDIR] [RESULTS]
+#   smoke   throughput of both models (compiled, bf16), a short compiled training run, and the
+#           torchrun/NCCL path on 1 GPU
+#   quali   graph model, qualitative task, S erdos, then eval in and out of distribution
+#   quanti  graph model, quantitative task, then eval
+# RESULTS (default WORKDIR/results) receives the small files worth keeping.
+set -uo pipefail
+STAGE=$1; W=${2:-runs}; R=${3:-$W/results}
+mkdir -p "$W" "$R"
+export PYTHONUNBUFFERED=1
+source "$(dirname "$0")/testsets.sh"
+keep() {  # keep NAME: the run's small files, and its weights in float16 (< 16 MiB to carry back)
+  cp "$W/$1/metrics.jsonl" "$R/$1.metrics.jsonl"; cp "$W/$1/curves.png" "$R/$1.curves.png"
+  [ -f "$W/$1/eval.json" ] && cp "$W/$1/eval.json" "$R/$1.eval.json"
+  python3 -c "import torch,sys; c=torch.load(sys.argv[1],weights_only=True); c['model']={k:v.half() for k,v in c['model'].items()}; torch.save(c,sys.argv[2])" \
+    "$W/$1/model.pt" "$R/$1.model.pt"
+}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+case $STAGE in
+smoke)
+  timeout 300 python3 benchmarks/train_throughput.py --compile --steps 20 --warmup 5 --json "$R/throughput.json"
+  gen erdos-S-small --count 50000 --seed 0
+  timeout 120 metabnet train "$W/erdos-S-small" --out "$W/smoke-graph" -q --max-steps 200 --batch-size 256 \
+    --eval-every 100 --log-every 20 --task quanti && cp "$W/smoke-graph/metrics.jsonl" "$R/smoke-graph.metrics.jsonl"
+  timeout 120 torchrun --nproc_per_node 1 -m metabnet train "$W/erdos-S-small" --out "$W/smoke-ddp" -q \
+    --max-steps 60 --batch-size 256 --eval-every 30 --log-every 10 && echo "torchrun/NCCL: ok"
+  timeout 120 metabnet train "$W/erdos-S-small" --out "$W/smoke-s2s" --arch seq2seq -q --max-steps 60 \
+    --batch-size 64 --eval-every 30 --log-every 10 --val-size 256 && echo "seq2seq compiled: ok"
+  ;;
+quali)
+  gen erdos-S --count 2000000 --seed 0; testsets 5000
+  timeout 330 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quali" -q --task quali --batch-size 256 \
+    --lr 5e-4 --warmup 300 --max-steps 6000 --eval-every 1000 --log-every 50
+  metabnet eval "$W/gpu-graph-quali/model.pt" $TEST --out "$W/gpu-graph-quali/eval.json"; keep gpu-graph-quali
+  ;;
+quanti)
+  gen erdos-S --count 2000000 --seed 0; testsets 5000
+  timeout 420 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quanti" -q --task quanti --batch-size 256 \
+    --lr 5e-4 --warmup 300 --max-steps ${STEPS:-8000} --eval-every 1000 --log-every 50
+  metabnet eval "$W/gpu-graph-quanti/model.pt" $TEST --out "$W/gpu-graph-quanti/eval.json"; keep gpu-graph-quanti
+  ;;
+esac

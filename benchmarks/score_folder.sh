@@ -54,7 +54,7 @@ EOF
   echo "notes, not a network file: metabnet skips it" > "$b/notes.txt"
 }
 
-build() {  # the folder $F; $W/files.done marks it complete
+build() {  # the folder $F; $W/files.done marks it complete (and holds FILES)
   rm -rf "$F" "$G"; mkdir -p "$F" "$G"
   bad_files
   metabnet gen --out "$F/shards" --family small_world --count 200 --seed 99 -q > /dev/null  # 1 shard + its manifest
@@ -84,10 +84,10 @@ build() {  # the folder $F; $W/files.done marks it complete
     echo "  $g: $own single-network files, $JSONL .jsonl x $PER_JSONL$([ "$tok" -gt 0 ] && echo ", token JSON x $tok")"
     i=$((i + 1))
   done; done; done
-  touch "$W/files.done"
+  echo "$FILES" > "$W/files.done"
 }
 
-if [ ! -f "$W/files.done" ]; then
+if [ "$(cat "$W/files.done" 2>/dev/null)" != "$FILES" ]; then  # missing, or built for another FILES
   echo "building $F ..."
   t0=$(date +%s.%N); build; t1=$(date +%s.%N)
   echo "built in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"

@@ -18,15 +18,14 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     or folders, network files or folders (labels computed by the exact solver), or the
     paper's token JSON.  Prints accuracy and the share of value predictions within relative
     L1 0.1 / 0.05 / 0.02 / 0.01 by class, family, size (S <= 64 < M <= 128 < L) and kinetics."""
-    import torch
     from tqdm.auto import tqdm
 
     from metabnet.evaluate import evaluate, load_data
     from metabnet.formats import FormatError
     from metabnet.metrics import format_table
-    from metabnet.predict import load_model
+    from metabnet.predict import load_model, resolve_device
 
-    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(device)
     try:
         nets, errors = load_data(data, limit)
     except (FormatError, ValueError) as e:

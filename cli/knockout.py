@@ -42,11 +42,9 @@ def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size
     net = nets[0]
     model, ckpt = None, None
     if checkpoint:
-        import torch
+        from metabnet.predict import load_model, resolve_device
 
-        from metabnet.predict import load_model
-
-        device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(device)
         model, ckpt = load_model(checkpoint, device)
     scorer = Scorer(model, ckpt, device, batch_size, verify=verify)
     tally = Tally(scorer)

@@ -48,11 +48,9 @@ def score(paths, checkpoint, out, fmt, verify, refine, flag_residual, device, ba
         raise click.UsageError("--refine needs --model: the model's predictions are the solver's starting points")
     model, ckpt = None, None
     if checkpoint:
-        import torch
+        from metabnet.predict import load_model, resolve_device
 
-        from metabnet.predict import load_model
-
-        device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(device)
         model, ckpt = load_model(checkpoint, device)
     scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
     output = csv_out(out, scorer) if fmt == "csv" else jsonl_out(out)

@@ -10,6 +10,11 @@ from metabnet.model import ModelConfig, build
 from metabnet.tokens import TOKEN_ID
 
 
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" when a GPU is visible, else "cpu"; any other name as given."""
+    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def load_model(path, device="cpu") -> tuple[torch.nn.Module, dict]:
     """The model of a checkpoint (metabnet train's checkpoint.pt or model.pt) and its metadata."""
     ckpt = torch.load(path, map_location=device, weights_only=True)

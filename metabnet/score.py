@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metabnet.formats import FormatError, read_networks
-from metabnet.generate import Batch, GenConfig
+from metabnet.generate import GenConfig
 from metabnet.kernels import equilibrium as keq
 from metabnet.metrics import TOLERANCES, rel_l1, summary
 from metabnet.network import Network
@@ -58,22 +58,6 @@ def flux_residual(net: Network, x) -> float | None:
     keq.balance(net.n, net.m, net.src, net.dst, net.rate, net.km_or_nan(), x, f, gross)
     total = gross.sum()  # >= sum |f| (triangle inequality, node by node)
     return float(np.abs(f).sum() / total) if total > 0 else 0.0
-
-
-def as_batch(nets: list[Network]) -> Batch:
-    """CSR Batch of networks without labels: what `metabnet.predict.predict` reads."""
-    N = len(nets)
-    return Batch(
-        n=np.array([net.n for net in nets], np.int32),
-        edge_ptr=np.concatenate([[0], np.cumsum([net.m for net in nets])]).astype(np.int64),
-        edge_src=np.concatenate([net.src for net in nets]).astype(np.int32),
-        edge_dst=np.concatenate([net.dst for net in nets]).astype(np.int32),
-        edge_rate=np.concatenate([net.rate for net in nets]),
-        edge_km=np.concatenate([net.km_or_nan() for net in nets]),
-        node_ptr=np.zeros(N + 1, np.int64), x=np.zeros(0),
-        exists_unique=np.zeros(N, bool), exists_bounded=np.zeros(N, bool),
-        family=np.full(N, "files", dtype=object),
-        kinetics=np.array([net.kinetics for net in nets], dtype=object))
 
 
 @dataclass(frozen=True)
@@ -142,7 +126,7 @@ class Scorer:
         preds, reasons = [None] * len(nets), [None] * len(nets)
         if self.model is None or not nets:
             return preds, reasons
-        from metabnet.evaluate import readable
+        from metabnet.evaluate import as_batch, readable
         from metabnet.predict import predict
 
         config = self.model.config

@@ -22,7 +22,7 @@ import torch
 from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch, take
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights
-from metabnet.predict import predict, to_device
+from metabnet.predict import predict, resolve_device, to_device
 
 
 @dataclass
@@ -118,7 +118,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     """Train; returns the last validation summary.  `stop_after` ends the process' loop after
     that many steps without a final checkpoint (tests use it to simulate a kill)."""
     rank, world, local = _dist()
-    device = tc.device if tc.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(tc.device)
     if device == "cuda":
         device = f"cuda:{local}"
         torch.cuda.set_device(device)

@@ -122,9 +122,8 @@ def test_graph_model_is_equivariant_to_node_relabelling(shards):
 def test_readable_counts_each_networks_own_rates_even_without_edges():
     """seq2seq reads integer rates up to 999 only; a network with no edges has no bad rate,
     whether it comes first, between others or last (np.add.reduceat got these wrong)."""
-    from metabnet.evaluate import readable
+    from metabnet.evaluate import as_batch, readable
     from metabnet.network import Network
-    from metabnet.score import as_batch
 
     good = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 5.0, 7.0])
     frac = Network(1, [0, 1], [1, 2], [1.0, 2.5])

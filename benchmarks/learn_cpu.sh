@@ -18,3 +18,7 @@ run seq2seq-quali --arch seq2seq --task quali --width 128 --heads 8 --layers 2 -
 for s in none adj spd; do  # ablation of the graph model's structural attention (quantitative task)
   run ablate-$s --task quanti --struct $s --width 64 --heads 4 --layers 4 --batch-size 64 --lr 1e-3 --warmup 100 --max-steps 1000 --eval-every 250 --val-size 1000
 done
+# Michaelis-Menten quantitative run (benchmarks/README, quantitative task): trained, not evaluated
+gen mm-S --count 100000 --kinetics michaelis-menten --intake-scale 0.05 --seed 10
+[ -f "$W/mm-quanti/model.pt" ] || metabnet train "$W/mm-S" --out "$W/mm-quanti" --device cpu -q --resume --task quanti \
+  --width 128 --layers 6 --batch-size 64 --lr 1e-3 --warmup 200 --max-steps 800 --eval-every 300

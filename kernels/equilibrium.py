@@ -7,7 +7,9 @@ that the intake does not reach stay at 0, the others solve the balance on their 
 """
 import numpy as np
 
+from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
+from metabnet.kernels.kinetics import balance, edge_arrays, jacobian, rel_residual
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
 
@@ -15,53 +17,6 @@ OK, NO_EQUILIBRIUM, FAILED = 0, 1, 2
 NEWTON_MAX_ITER = 100
 NEWTON_RTOL = 1e-13  # relative flux balance at which Newton stops
 _X_BLOWUP = 1e15  # concentrations past this (relative to max K) mean no equilibrium
-
-
-@jit(inline="always")
-def flux(r, k, x):
-    """Flux of an edge leaving a node at concentration x (k NaN: linear)."""
-    if k != k:
-        return r * x
-    xp = max(x, 0.0)
-    return r * xp / (k + xp)
-
-
-@jit(inline="always")
-def dflux(r, k, x):
-    if k != k:
-        return r
-    d = k + max(x, 0.0)
-    return r * k / (d * d)
-
-
-@jit
-def balance(n, m, src, dst, rate, km, x, f, gross):
-    """f = dx/dt at x; gross[v] = sum of |fluxes| through v (for relative residuals)."""
-    f[:n] = 0.0
-    gross[:n] = 0.0
-    for i in range(m):
-        u, v = src[i], dst[i]
-        if u == v:
-            continue
-        q = rate[i] if u == 0 else flux(rate[i], km[i], x[u - 1])
-        if u > 0:
-            f[u - 1] -= q
-            gross[u - 1] += abs(q)
-        if v <= n:
-            f[v - 1] += q
-            gross[v - 1] += abs(q)
-
-
-@jit
-def rel_residual(n, f, gross):
-    """max over nodes of |dx_v/dt| / (gross flux through v)."""
-    r = 0.0
-    for v in range(n):
-        if gross[v] > 0.0:
-            r = max(r, abs(f[v]) / gross[v])
-        elif f[v] != 0.0:
-            return np.inf
-    return r
 
 
 @jit
@@ -76,23 +31,6 @@ def _index_active(n, active, idx):
     idx[0] = -1
     idx[n + 1] = -1
     return k
-
-
-@jit
-def _assemble(n, m, src, dst, rate, km, idx, k, x, A):
-    """A = -df/dx on the active nodes (= L^T for linear kinetics)."""
-    A[:k, :k] = 0.0
-    for i in range(m):
-        u, v = src[i], dst[i]
-        if u == v or u == 0:
-            continue
-        iu = idx[u]
-        if iu < 0:
-            continue
-        d = dflux(rate[i], km[i], x[u - 1])
-        A[iu, iu] += d
-        if v <= n and idx[v] >= 0:
-            A[idx[v], iu] -= d
 
 
 @jit
@@ -159,7 +97,7 @@ def _newton(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross):
     norm = _l1(n, f)
     res = rel_residual(n, f, gross)
     for it in range(1, NEWTON_MAX_ITER + 1):
-        _assemble(n, m, src, dst, rate, km, idx, k, x, A)
+        jacobian(n, m, src, dst, rate, km, x, idx, k, -1.0, A)  # A = -J (= L^T when linear)
         if not lu_factor(k, A):
             return FAILED, np.inf, it
         for v in range(1, n + 1):
@@ -226,18 +164,6 @@ def _equilibrium(n, m, src, dst, rate, km, to_exc, from_in, idx, A, b, x, x0, f,
     return unique, True, res, it, OK
 
 
-def _edge_arrays(n, src, dst, rate, km):
-    src = np.ascontiguousarray(src, dtype=np.int32)
-    dst = np.ascontiguousarray(dst, dtype=np.int32)
-    rate = np.ascontiguousarray(rate, dtype=np.float64)
-    km = np.full(src.shape, np.nan) if km is None else np.ascontiguousarray(km, dtype=np.float64)
-    if not (src.ndim == 1 and src.shape == dst.shape == rate.shape == km.shape):
-        raise ValueError("src, dst, rate and km must be 1-d arrays of one length")
-    if src.size and (src.min() < 0 or max(src.max(), dst.max()) > n + 1):
-        raise ValueError(f"node ids must lie in 0..{n + 1}")
-    return src, dst, rate, km
-
-
 def solve(n, src, dst, rate, km=None, x0=None):
     """Public wrapper: (unique, bounded, x or None, relative residual, iterations, method).
 
@@ -248,7 +174,7 @@ def solve(n, src, dst, rate, km=None, x0=None):
     linear kinetics solve directly whatever the start).  Only a certified equilibrium is
     accepted from a warm start: when Newton from x0 ends without one, the cold solve runs
     and decides (method "newton-warm+" the cold method; iterations count both)."""
-    src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
+    src, dst, rate, km = edge_arrays(n, src, dst, rate, km)
     m = src.shape[0]
     to_exc, from_in = reachability(n, src, dst)
     mm = bool(np.isfinite(km).any())
@@ -269,8 +195,6 @@ def solve(n, src, dst, rate, km=None, x0=None):
         return unique, bounded, x, res, int(it) + cold_it, "newton-warm+" + method
     method = "newton" if mm else "direct"
     if status == FAILED:
-        from metabnet.kernels import ode
-
         st, x, _, steps, res = ode.integrate_network(n, src, dst, rate, km)
         unique, bounded = _labels(n, to_exc, from_in)[0] and st == ode.CONVERGED, st == ode.CONVERGED
         it, method = it + steps, "newton+ode"

@@ -11,7 +11,7 @@ integrator returns a status code, never raises.
 import numpy as np
 
 from metabnet.kernels._jit import jit
-from metabnet.kernels.equilibrium import _edge_arrays, balance, dflux, rel_residual
+from metabnet.kernels.kinetics import all_nodes, balance, edge_arrays, jacobian, rel_residual
 from metabnet.kernels.linalg import lu_factor, lu_solve
 
 CONVERGED, DIVERGED, FAILED = 0, 1, 2
@@ -23,24 +23,17 @@ _MASS_RTOL = 1e-6  # ... with the total mass growing by less than this
 
 @jit
 def rhs(t, x, dx, params):
-    """dx/dt of the network (autonomous: t is unused); params = (n, m, src, dst, rate, km, gross)."""
-    n, m, src, dst, rate, km, gross = params
+    """dx/dt of the network (autonomous: t is unused); params = (n, m, src, dst, rate, km,
+    gross, idx) with idx the node index of kinetics.all_nodes."""
+    n, m, src, dst, rate, km, gross, _ = params
     balance(n, m, src, dst, rate, km, x, dx, gross)
 
 
 @jit
 def jac(t, x, J, params):
     """J = d(dx/dt)/dx, dense n x n."""
-    n, m, src, dst, rate, km, _ = params
-    J[:n, :n] = 0.0
-    for i in range(m):
-        u, v = src[i], dst[i]
-        if u == v or u == 0:
-            continue
-        d = dflux(rate[i], km[i], x[u - 1])
-        J[u - 1, u - 1] -= d
-        if v <= n:
-            J[v - 1, u - 1] += d
+    n, m, src, dst, rate, km, _, idx = params
+    jacobian(n, m, src, dst, rate, km, x, idx, n, 1.0, J)
 
 
 @jit
@@ -55,7 +48,9 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
     t_max (in units of the slowest linearised rate) without a steady state, or x overflows.
     ``work`` is a (8, n) scratch; W an (n, n) scratch."""
     gross, f0, f1, f2, k1, k2, k3, xn = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
-    params = (n, m, src, dst, rate, km, gross)
+    idx = np.empty(n + 2, np.int64)
+    all_nodes(n, idx)
+    params = (n, m, src, dst, rate, km, gross, idx)
     slow = np.inf
     fast = 0.0
     for i in range(m):
@@ -127,7 +122,7 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
 def integrate_network(n, src, dst, rate, km=None, rtol=1e-6, atol=1e-12, ss_tol=1e-12,
                       t_max=1e12, max_steps=100_000):
     """Public wrapper: (status, x, t, steps, relative residual) from x(0) = 0."""
-    src, dst, rate, km = _edge_arrays(n, src, dst, rate, km)
+    src, dst, rate, km = edge_arrays(n, src, dst, rate, km)
     x = np.empty(n)
     status, t, steps, res = integrate(n, src.shape[0], src, dst, rate, km, x, np.empty((n, n)),
                                       np.empty((8, n)), rtol, atol, ss_tol, t_max, max_steps)

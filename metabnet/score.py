@@ -31,7 +31,7 @@ import numpy as np
 
 from metabnet.formats import FormatError, read_networks
 from metabnet.generate import GenConfig
-from metabnet.kernels import equilibrium as keq
+from metabnet.kernels.kinetics import balance
 from metabnet.metrics import TOLERANCES, rel_l1, summary
 from metabnet.network import Network
 from metabnet.solve import solve
@@ -47,7 +47,7 @@ def flux_residual(net: Network, x) -> float | None:
     """sum_v |dx_v/dt| / sum_v (gross flux through v) at concentrations x: the share of all
     flux that x leaves unbalanced, between 0 (an equilibrium) and 1.  None when x is missing,
     of the wrong length or not finite.  Unlike the solver's per-node maximum
-    (kernels.equilibrium.rel_residual), a node at negligible concentration - such as a
+    (kernels.kinetics.rel_residual), a node at negligible concentration - such as a
     model's floor of 1e-6 where the intake never reaches - cannot dominate it."""
     if x is None or len(x) != net.n:
         return None
@@ -55,7 +55,7 @@ def flux_residual(net: Network, x) -> float | None:
     if not np.isfinite(x).all():
         return None
     f, gross = np.empty(net.n), np.empty(net.n)
-    keq.balance(net.n, net.m, net.src, net.dst, net.rate, net.km_or_nan(), x, f, gross)
+    balance(net.n, net.m, net.src, net.dst, net.rate, net.km_or_nan(), x, f, gross)
     total = gross.sum()  # >= sum |f| (triangle inequality, node by node)
     return float(np.abs(f).sum() / total) if total > 0 else 0.0
 

@@ -21,7 +21,8 @@ def convert(src, out, fmt):
     gen`, whose stored labels go into a token JSON OUT).  A file holding several networks
     goes to one .jsonl file, or with --to FORMAT to a folder OUT of one file per network,
     named after the network.  Errors name the file and the problem; the exit code is then 1."""
-    from metabnet.formats import FormatError, read_networks, write_networks
+    from metabnet.fileio import FormatError
+    from metabnet.formats import read_networks, write_networks
 
     try:
         nets = read_networks(src)

@@ -21,7 +21,7 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     from tqdm.auto import tqdm
 
     from metabnet.evaluate import evaluate, load_data
-    from metabnet.formats import FormatError
+    from metabnet.fileio import FormatError
     from metabnet.metrics import format_table
     from metabnet.predict import load_model, resolve_device
 

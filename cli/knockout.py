@@ -26,7 +26,8 @@ def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size
     from tqdm.auto import tqdm
 
     from metabnet import knockout as ko
-    from metabnet.formats import FormatError, read_networks
+    from metabnet.fileio import FormatError
+    from metabnet.formats import read_networks
     from metabnet.score import Scorer, Tally
 
     try:

@@ -21,7 +21,8 @@ def solve(paths, out, method):
     file gets one error line on stderr; the others go on; the exit code is 1 if any failed."""
     from tqdm.auto import tqdm
 
-    from metabnet.formats import FormatError, iter_network_files, read_networks
+    from metabnet.fileio import FormatError
+    from metabnet.formats import iter_network_files, read_networks
     from metabnet.solve import solve as solve_net
 
     failures = []

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.formats import FormatError, iter_network_files, read_networks
+from metabnet.fileio import FormatError
+from metabnet.formats import iter_network_files, read_networks
 from metabnet.generate import Batch
 from metabnet.loader import ShardIndex, concat, size_bucket, take
 from metabnet.metrics import rel_l1, report

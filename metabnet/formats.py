@@ -20,13 +20,14 @@ it as a network says what it is.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 from pathlib import Path
 
+from metabnet.fileio import FormatError, load_json, number_text, parse_json, read_text, write_text
 from metabnet.network import Network, NetworkError
+from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
 SUFFIXES = (".json", ".jsonl", ".tsv", ".xml", ".sbml")
 SHARD_SUFFIX = ".h5"
@@ -34,19 +35,6 @@ MANIFEST = "metabnet.json"  # written by `metabnet gen` beside its shards (metab
 _MANIFEST_KEYS = {"config", "seed", "count", "shard_size"}
 _HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
 _SPECIAL = ("INTAKE", "EXCRETION")
-
-
-class FormatError(ValueError):
-    """A file that cannot be read or written as networks; ``str()`` is one line."""
-
-    def __init__(self, path, problem, line: int | None = None):
-        self.path, self.line = str(path), line
-        self.problem = " ".join(str(problem).split())  # one line, whatever the cause said
-        where = self.path if line is None else f"{self.path}:{line}"
-        super().__init__(f"{where}: {self.problem}")
-
-    def __reduce__(self):  # picklable across processes (Dask workers)
-        return type(self), (self.path, self.problem, self.line)
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -58,13 +46,13 @@ def read_networks(path) -> list[Network]:
     if suffix == SHARD_SUFFIX:
         return _read_shard(path)
     if suffix in (".xml", ".sbml"):
-        from metabnet import sbml  # sbml imports this module
+        from metabnet import sbml  # libsbml loads only for SBML files
 
         readers[suffix] = sbml.read
     if suffix not in readers:
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
                                 f"(expected one of {' '.join(SUFFIXES)} {SHARD_SUFFIX})")
-    nets = readers[suffix](path, _read_text(path))
+    nets = readers[suffix](path, read_text(path))
     for net in nets:
         net.meta["file"] = str(path)
     return nets
@@ -109,33 +97,6 @@ def _looks_like_manifest(obj) -> bool:
     return isinstance(obj, dict) and _MANIFEST_KEYS <= obj.keys() and "n" not in obj
 
 
-def load_json(path):
-    """The JSON value in the file at `path`; FormatError when unreadable, empty or malformed."""
-    return _parse_json(path, _read_text(path))
-
-
-def _read_text(path) -> str:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise FormatError(path, "not a UTF-8 text file") from None
-    if not text.strip():
-        raise FormatError(path, "file is empty")
-    return text
-
-
-def _parse_json(path, text: str, line: int | None = None):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        where = f"column {e.colno}" if line else f"line {e.lineno} column {e.colno}"
-        raise FormatError(path, f"malformed JSON: {e.msg} ({where})", line) from None
-    except (ValueError, RecursionError) as e:  # e.g. an integer with too many digits
-        raise FormatError(path, f"malformed JSON: {e}", line) from None
-
-
 def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
     try:
         net = Network.from_dict(obj)
@@ -148,13 +109,11 @@ def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
 
 
 def _read_json(path: Path, text: str) -> list[Network]:
-    obj = _parse_json(path, text)
+    obj = parse_json(path, text)
     if _looks_like_manifest(obj):
         raise FormatError(path, "the manifest of a `metabnet gen` shard folder, not a network; "
                                 "give the folder or its .h5 shards")
     if isinstance(obj, dict) and "data_input" in obj:
-        from metabnet.tokens import parse_token_json  # tokens imports this module
-
         return [net for net, *_ in parse_token_json(obj, path)]
     return [_network(obj, path, path.stem)]
 
@@ -163,7 +122,7 @@ def _read_jsonl(path: Path, text: str) -> list[Network]:
     nets = []
     for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
         if line.strip():
-            nets.append(_network(_parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
+            nets.append(_network(parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
     return nets
 
 
@@ -242,6 +201,59 @@ def _read_tsv(path: Path, text: str) -> list[Network]:
     return [net]
 
 
+# ---- token JSON files (DESIGN §4) ------------------------------------------------------------------
+def parse_token_json(obj, path, weighted: bool | None = None) -> list[tuple]:
+    """(network, class or None, values or None, name) for every example of a parsed
+    ``{"data_input": [[input_tokens, output_tokens, name], ...]}``; FormatError naming `path`
+    and the example on any problem.  Labels also go to ``meta["exists_unique"]`` / ``meta["x"]``."""
+    rows = obj.get("data_input") if isinstance(obj, dict) else None
+    if not isinstance(rows, list):
+        raise FormatError(path, 'expected {"data_input": [[input_tokens, output_tokens, name], ...]}')
+    if not rows:
+        raise FormatError(path, "no examples in data_input")
+    examples = []
+    for i, row in enumerate(rows):
+        where = f"data_input[{i}]"
+        if not isinstance(row, list) or len(row) not in (2, 3):
+            raise FormatError(path, f"{where} must be [input_tokens, output_tokens, name]")
+        try:
+            net = decode_input(row[0], weighted)
+        except ValueError as e:
+            raise FormatError(path, f"{where}: {e}") from None
+        out = clean_tokens(row[1])
+        cls, x = decode_output(out) if out else (None, None)
+        if out is None or (out and (cls is None or (len(out) > 1 and x is None))):
+            raise FormatError(path, f"{where}: malformed output tokens")
+        if x is not None and len(x) != net.n:
+            raise FormatError(path, f"{where}: {len(x)} output values for {net.n} inner nodes")
+        name = row[2] if len(row) == 3 else f"{Path(path).stem}#{i}"
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            raise FormatError(path, f"{where}: name must be a string")
+        net.name = str(name)
+        net.meta.update(file=str(path), exists_unique=None if cls is None else bool(cls), x=x)
+        examples.append((net, cls, x, net.name))
+    return examples
+
+
+def read_token_json(path, weighted: bool | None = None) -> list[tuple]:
+    """The examples of a token JSON file as (network, class or None, values or None, name)."""
+    return parse_token_json(load_json(path), path, weighted)
+
+
+def write_token_json(path, examples, weighted: bool = True, precision: int = 3) -> None:
+    """Write (network, class or None, values or None, name) examples as token JSON, token
+    sequences as space-separated strings; no output tokens where the class is None."""
+    rows = []
+    for i, (net, cls, x, name) in enumerate(examples):
+        try:
+            out = [] if cls is None else encode_output(bool(cls), x, precision)
+            rows.append([" ".join(encode_input(net, weighted)), " ".join(out),
+                         net.name if name is None else str(name)])
+        except ValueError as e:
+            raise FormatError(path, f"example {i}: {e}") from None
+    write_text(path, json.dumps({"data_input": rows}) + "\n")
+
+
 # ---- writing ---------------------------------------------------------------------------
 def write_networks(path, networks) -> None:
     """Write `networks` (a Network or a list) to `path` by extension: .json (exactly one),
@@ -257,8 +269,6 @@ def write_networks(path, networks) -> None:
         except NetworkError as e:
             raise FormatError(path, f"network {net.name!r}: {e}") from None
     if path.name.lower().endswith(".tokens.json"):
-        from metabnet.tokens import write_token_json
-
         examples = [(net, net.meta.get("exists_unique"), net.meta.get("x"), net.name) for net in nets]
         return write_token_json(path, examples)
     suffix = path.suffix.lower()
@@ -278,32 +288,13 @@ def write_networks(path, networks) -> None:
     write_text(path, text)
 
 
-def write_text(path, text: str) -> None:
-    """Write through a temporary name and rename, so a killed run leaves no half file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
-
-
-def _fmt(x) -> str:
-    """A number that reads back exactly: integers without '.0', floats at repr precision."""
-    x = float(x)
-    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
-
-
 def _tsv(net: Network) -> str:
     mm = net.kinetics == "michaelis-menten"
     names = {0: "INTAKE", net.n + 1: "EXCRETION"}
     lines = ["src\tdst\trate" + ("\tK" if mm else "")]
     for u, v, r, k in zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()):
-        cols = [names.get(u, str(u)), names.get(v, str(v)), _fmt(r)]
+        cols = [names.get(u, str(u)), names.get(v, str(v)), number_text(r)]
         if mm and u != 0:
-            cols.append(_fmt(k))
+            cols.append(number_text(k))
         lines.append("\t".join(cols))
     return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import libsbml
 
-from metabnet.formats import FormatError, _fmt, _read_text, write_text
+from metabnet.fileio import FormatError, number_text, read_text, write_text
 from metabnet.network import Network, NetworkError
 
 LEVEL, VERSION = 3, 1
@@ -58,7 +58,7 @@ def read(path, text: str | None = None) -> list[Network]:
     """The one network in the SBML file at `path` (its `text`, when already read), as a list;
     FormatError naming the file and the offending element on any problem."""
     path = Path(path)
-    text = _read_text(path) if text is None else text
+    text = read_text(path) if text is None else text
     if not text.startswith("<?xml"):  # else libsbml adds a declaration line and shifts line numbers
         text = '<?xml version="1.0" encoding="UTF-8"?>' + text
     doc = libsbml.readSBMLFromString(text)
@@ -425,7 +425,7 @@ _LOCAL_VALUE = re.compile(r'(<localParameter\b[^>]*?\bvalue=")[^"]*(")')
 def _full_precision(text: str, values: list[float]) -> str:
     """Re-print the local parameter values (libsbml keeps 15 digits) at repr precision."""
     it = iter(values)
-    out, count = _LOCAL_VALUE.subn(lambda m: f"{m.group(1)}{_fmt(next(it))}{m.group(2)}", text)
+    out, count = _LOCAL_VALUE.subn(lambda m: f"{m.group(1)}{number_text(next(it))}{m.group(2)}", text)
     if count != len(values):
         raise RuntimeError(f"SBML writer: {count} local parameter values printed, {len(values)} expected")
     return out

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metabnet.formats import FormatError, read_networks
+from metabnet.fileio import FormatError
+from metabnet.formats import read_networks
 from metabnet.generate import GenConfig
 from metabnet.kernels.kinetics import balance
 from metabnet.metrics import TOLERANCES, rel_l1, summary

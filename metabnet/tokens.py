@@ -1,4 +1,6 @@
-"""The paper's token encoding (DESIGN §4), pure-Python reference for the Numba tokenizer.
+"""The paper's token encoding (DESIGN §4): the vocabulary, and encoding and decoding of
+networks and answers; the pure-Python reference for the Numba tokenizer (kernels.tokenize).
+Token JSON files are read and written in metabnet.formats; this module does no file I/O.
 
 Input:  ``N{n}``, then ``N{u} N{v}`` for every edge in the network's own edge order (node 0 is
         the intake, n+1 the excretion), followed by the weight ``N{w}`` in a weighted graph.
@@ -13,14 +15,11 @@ Zero is ``FLOAT+ 0 . 0 0 10^ INT+ 0``; -0.0 is written as +0.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 
-from metabnet.formats import FormatError, load_json, write_text
 from metabnet.network import Network
 
 MAX_ID = 999  # largest node id or weight the vocabulary can say
@@ -84,7 +83,7 @@ def _token_list(tokens) -> list[str] | None:
     return toks if all(isinstance(t, str) for t in toks) else None
 
 
-def _clean(tokens) -> list[str] | None:
+def clean_tokens(tokens) -> list[str] | None:
     """Tokens without a leading `<s>`, without `</s>` and what follows, without trailing pads."""
     toks = _token_list(tokens)
     if toks and toks[0] == "<s>":
@@ -115,7 +114,7 @@ def decode_output(tokens) -> tuple[int | None, np.ndarray | None]:
     """(class, values) of an output sequence; never raises.  The class comes from the first
     token (None unless `N0`/`N1`); the values (float64) are None when there are none or when
     anything after `N1` is malformed.  A leading `<s>`, `</s>` onwards and pads are ignored."""
-    toks = _clean(tokens)
+    toks = clean_tokens(tokens)
     if not toks or toks[0] not in ("N0", "N1"):
         return None, None
     cls = int(toks[0][1])
@@ -152,56 +151,3 @@ def decode_input(tokens, weighted: bool | None = None) -> Network:
     e = np.array(rest, dtype=np.int64).reshape(-1, width)
     rate = e[:, 2].astype(np.float64) if weighted else np.ones(len(e))
     return Network(n, e[:, 0], e[:, 1], rate).validate()
-
-
-# ---- token JSON files ------------------------------------------------------------------
-def parse_token_json(obj, path, weighted: bool | None = None) -> list[tuple]:
-    """(network, class or None, values or None, name) for every example of a parsed
-    ``{"data_input": [[input_tokens, output_tokens, name], ...]}``; FormatError naming `path`
-    and the example on any problem.  Labels also go to ``meta["exists_unique"]`` / ``meta["x"]``."""
-    rows = obj.get("data_input") if isinstance(obj, dict) else None
-    if not isinstance(rows, list):
-        raise FormatError(path, 'expected {"data_input": [[input_tokens, output_tokens, name], ...]}')
-    if not rows:
-        raise FormatError(path, "no examples in data_input")
-    examples = []
-    for i, row in enumerate(rows):
-        where = f"data_input[{i}]"
-        if not isinstance(row, list) or len(row) not in (2, 3):
-            raise FormatError(path, f"{where} must be [input_tokens, output_tokens, name]")
-        try:
-            net = decode_input(row[0], weighted)
-        except ValueError as e:
-            raise FormatError(path, f"{where}: {e}") from None
-        out = _clean(row[1])
-        cls, x = decode_output(out) if out else (None, None)
-        if out is None or (out and (cls is None or (len(out) > 1 and x is None))):
-            raise FormatError(path, f"{where}: malformed output tokens")
-        if x is not None and len(x) != net.n:
-            raise FormatError(path, f"{where}: {len(x)} output values for {net.n} inner nodes")
-        name = row[2] if len(row) == 3 else f"{Path(path).stem}#{i}"
-        if not isinstance(name, (str, int)) or isinstance(name, bool):
-            raise FormatError(path, f"{where}: name must be a string")
-        net.name = str(name)
-        net.meta.update(file=str(path), exists_unique=None if cls is None else bool(cls), x=x)
-        examples.append((net, cls, x, net.name))
-    return examples
-
-
-def read_token_json(path, weighted: bool | None = None) -> list[tuple]:
-    """The examples of a token JSON file as (network, class or None, values or None, name)."""
-    return parse_token_json(load_json(path), path, weighted)
-
-
-def write_token_json(path, examples, weighted: bool = True, precision: int = 3) -> None:
-    """Write (network, class or None, values or None, name) examples as token JSON, token
-    sequences as space-separated strings; no output tokens where the class is None."""
-    rows = []
-    for i, (net, cls, x, name) in enumerate(examples):
-        try:
-            out = [] if cls is None else encode_output(bool(cls), x, precision)
-            rows.append([" ".join(encode_input(net, weighted)), " ".join(out),
-                         net.name if name is None else str(name)])
-        except ValueError as e:
-            raise FormatError(path, f"example {i}: {e}") from None
-    write_text(path, json.dumps({"data_input": rows}) + "\n")

@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from metabnet.formats import FormatError, iter_network_files, read_networks, write_networks
+from metabnet.fileio import FormatError
+from metabnet.formats import iter_network_files, read_networks, write_networks
 from metabnet.network import Network
 
 SEEDS = range(40)

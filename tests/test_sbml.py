@@ -12,7 +12,8 @@ from test_formats import assert_same, check_bad_file, random_network, relabel_by
 
 from metabnet import sbml
 from metabnet.cli.main import main
-from metabnet.formats import FormatError, read_networks, write_networks
+from metabnet.fileio import FormatError
+from metabnet.formats import read_networks, write_networks
 from metabnet.generate import GenConfig, generate
 from metabnet.network import Network
 from metabnet.solve import solve

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from metabnet.formats import FormatError
+from metabnet.fileio import FormatError
+from metabnet.formats import read_token_json, write_token_json
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import (TOKEN_ID, VOCAB, decode_float, decode_input, decode_output, encode_float,
-                             encode_input, encode_output, read_token_json, write_token_json)
+                             encode_input, encode_output)
 from test_formats import assert_same, random_network
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from metabnet.generate import GenConfig, generate
-from metabnet.loader import model_arrays, take
+from metabnet.batch import take
+from metabnet.loader import model_arrays
 from metabnet.model import ModelConfig, build, count_params, flops_per_example, init_weights
 from metabnet.predict import to_device
 

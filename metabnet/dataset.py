@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.generate import Batch, GenConfig, generate
+from metabnet.batch import Batch
+from metabnet.generate import GenConfig, generate
 from metabnet.shard import ShardWriter, is_complete, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"

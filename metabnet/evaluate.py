@@ -8,45 +8,9 @@ import numpy as np
 
 from metabnet.fileio import FormatError
 from metabnet.formats import iter_network_files, read_networks
-from metabnet.generate import Batch
-from metabnet.loader import ShardIndex, concat, size_bucket, take
+from metabnet.batch import Batch, concat, networks_batch, take
+from metabnet.loader import ShardIndex, size_bucket
 from metabnet.metrics import rel_l1, report
-from metabnet.network import Network
-from metabnet.solve import solve
-
-
-def networks_batch(nets: list[Network], family: str = "files") -> Batch:
-    """CSR Batch of Network objects with labels: those a token JSON file carries
-    (meta "exists_unique" / "x"), else computed by the exact solver."""
-    labels = []
-    for net in nets:
-        if net.meta.get("exists_unique") is not None:
-            x = net.meta.get("x")
-            labels.append((net.meta["exists_unique"], x is not None, x))
-        else:
-            r = solve(net)
-            labels.append((r["exists_unique"], r["exists_bounded"], r["x"]))
-    return as_batch(nets, labels, family)
-
-
-def as_batch(nets: list[Network], labels=None, family: str = "files") -> Batch:
-    """CSR Batch of Network objects; `labels` gives (exists_unique, exists_bounded, x) per
-    network, and without them every label is False and no x is stored (what
-    `metabnet.predict.predict` needs to read)."""
-    labels = labels if labels is not None else [(False, False, None)] * len(nets)
-    xs = [np.asarray(x, np.float64) if b and x is not None else np.zeros(0) for _, b, x in labels]
-    return Batch(
-        n=np.array([net.n for net in nets], np.int32),
-        edge_ptr=np.concatenate([[0], np.cumsum([net.m for net in nets])]).astype(np.int64),
-        edge_src=np.concatenate([net.src for net in nets]).astype(np.int32),
-        edge_dst=np.concatenate([net.dst for net in nets]).astype(np.int32),
-        edge_rate=np.concatenate([net.rate for net in nets]).astype(np.float64),
-        edge_km=np.concatenate([net.km_or_nan() for net in nets]).astype(np.float64),
-        node_ptr=np.concatenate([[0], np.cumsum([len(x) for x in xs])]).astype(np.int64),
-        x=np.concatenate(xs), exists_unique=np.array([u for u, _, _ in labels], bool),
-        exists_bounded=np.array([b for _, b, _ in labels], bool),
-        family=np.full(len(nets), family, dtype=object),
-        kinetics=np.array([net.kinetics for net in nets], dtype=object))
 
 
 def load_data(paths, limit: int | None = None) -> tuple[Batch, list[str]]:

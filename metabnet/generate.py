@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from metabnet.batch import Batch
 from metabnet.kernels import batch as kb
 from metabnet.kernels import graphs
-from metabnet.network import Network
 
 
 @dataclass(frozen=True)
@@ -110,24 +110,6 @@ class GenConfig:
         c[kb.C_RATIO], c[kb.C_METHOD] = self.ratio, METHODS[self.method]
         c[kb.C_INTAKE_SCALE] = self.intake_scale
         return c
-
-
-class Batch(dict):
-    """CSR arrays of consecutive networks, keyed as the datasets of a shard (metabnet.shard)."""
-
-    def __len__(self):
-        return len(self["n"])
-
-    def network(self, i: int, kinetics: str = "linear", name: str = "") -> Network:
-        e0, e1 = self["edge_ptr"][i], self["edge_ptr"][i + 1]
-        km = self["edge_km"][e0:e1].astype(np.float64) if kinetics == "michaelis-menten" else None
-        return Network(int(self["n"][i]), self["edge_src"][e0:e1], self["edge_dst"][e0:e1],
-                       self["edge_rate"][e0:e1].astype(np.float64), km, kinetics, name)
-
-    def x(self, i: int) -> np.ndarray | None:
-        if not self["exists_bounded"][i]:
-            return None
-        return self["x"][self["node_ptr"][i]:self["node_ptr"][i + 1]]
 
 
 def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start: int = 0) -> Batch:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.generate import Batch, GenConfig
-from metabnet.model import LOG_X_FLOOR
+from metabnet.batch import CSR_EDGE, LOG_X_FLOOR, Batch, concat, ranges, take
+from metabnet.generate import GenConfig
 from metabnet.shard import ShardError, open_shard
 
-CSR_EDGE = ("edge_src", "edge_dst", "edge_rate", "edge_km")
 PER_NET = ("n", "exists_unique", "exists_bounded")
 
 
@@ -78,36 +77,6 @@ class ShardIndex:
         self._open = {}
 
 
-def concat(batches: list[Batch]) -> Batch:
-    out = Batch({k: np.concatenate([b[k] for b in batches]) for k in batches[0] if not k.endswith("_ptr")})
-    for k in ("edge_ptr", "node_ptr"):
-        sizes = np.concatenate([np.diff(b[k]) for b in batches])
-        out[k] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return out
-
-
-def _ranges(ptr, idx):
-    """Concatenated positions [ptr[i], ptr[i+1]) for i in idx, and each one's row."""
-    lo, ln = ptr[idx], ptr[idx + 1] - ptr[idx]
-    row = np.repeat(np.arange(len(idx)), ln)
-    pos = np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln)
-    return lo[row] + pos, row, pos
-
-
-def take(batch: Batch, idx) -> Batch:
-    """The networks `idx` of a batch, in that order."""
-    idx = np.asarray(idx)
-    e, _, _ = _ranges(batch["edge_ptr"], idx)
-    v, _, _ = _ranges(batch["node_ptr"], idx)
-    out = Batch({k: batch[k][idx] for k in batch if not k.endswith("_ptr") and k not in CSR_EDGE + ("x",)})
-    for k in CSR_EDGE:
-        out[k] = batch[k][e]
-    out["x"] = batch["x"][v]
-    for k in ("edge_ptr", "node_ptr"):
-        out[k] = np.concatenate([[0], np.cumsum(np.diff(batch[k])[idx])]).astype(np.int64)
-    return out
-
-
 def _round_up(k, m):
     return max(m, -(-k // m) * m)
 
@@ -119,7 +88,7 @@ def graph_arrays(batch: Batch) -> dict:
     n = batch["n"].astype(np.int64)
     m = np.diff(batch["edge_ptr"])
     T, E = _round_up(int(n.max()) + 2, 8), _round_up(int(m.max()), 32)
-    e, row, pos = _ranges(batch["edge_ptr"], np.arange(B))
+    e, row, pos = ranges(batch["edge_ptr"], np.arange(B))
     src, dst = np.zeros((B, E), np.int64), np.zeros((B, E), np.int64)
     rate, km = np.ones((B, E), np.float32), np.full((B, E), np.nan, np.float32)
     emask = np.zeros((B, E), bool)
@@ -128,7 +97,7 @@ def graph_arrays(batch: Batch) -> dict:
     exists = batch["exists_unique"].astype(bool)
     log_x, xmask = np.zeros((B, T), np.float32), np.zeros((B, T), bool)
     have = np.flatnonzero(exists & (np.diff(batch["node_ptr"]) == n))
-    v, vrow, vpos = _ranges(batch["node_ptr"], have)
+    v, vrow, vpos = ranges(batch["node_ptr"], have)
     with np.errstate(divide="ignore"):
         lx = np.maximum(np.log10(batch["x"][v]), LOG_X_FLOOR)
     log_x[have[vrow], vpos + 1], xmask[have[vrow], vpos + 1] = lx, True  # node v at column v

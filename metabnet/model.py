@@ -23,7 +23,6 @@ import torch.nn.functional as F
 
 from metabnet.tokens import TOKEN_ID, VOCAB
 
-LOG_X_FLOOR = -6.0  # log10 concentrations are floored here (nodes the intake never reaches have x = 0)
 EDGE_FEATURES = 5  # per reaction: log rate (or log V), log K, is Michaelis-Menten, is intake, is excretion
 
 

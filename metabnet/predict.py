@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from metabnet.generate import Batch
-from metabnet.loader import model_arrays, take
+from metabnet.batch import Batch, take
+from metabnet.loader import model_arrays
 from metabnet.model import ModelConfig, build
 from metabnet.tokens import TOKEN_ID
 

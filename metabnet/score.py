@@ -127,7 +127,8 @@ class Scorer:
         preds, reasons = [None] * len(nets), [None] * len(nets)
         if self.model is None or not nets:
             return preds, reasons
-        from metabnet.evaluate import as_batch, readable
+        from metabnet.batch import as_batch
+        from metabnet.evaluate import readable
         from metabnet.predict import predict
 
         config = self.model.config

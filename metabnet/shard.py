@@ -38,7 +38,8 @@ import h5py
 import numpy as np
 
 from metabnet import __version__
-from metabnet.generate import Batch, GenConfig
+from metabnet.batch import Batch
+from metabnet.generate import GenConfig
 from metabnet.kernels.batch import node_dtype, rate_dtype
 
 MAGIC = "metabnet-shard"

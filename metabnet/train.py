@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch, take
+from metabnet.batch import take
+from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import predict, resolve_device, to_device

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from metabnet.cli.main import main
 from metabnet.dataset import Plan, run
 from metabnet.generate import GenConfig
-from metabnet.loader import ShardIndex, Stream, graph_arrays, take
+from metabnet.batch import take
+from metabnet.loader import ShardIndex, Stream, graph_arrays
 from metabnet.metrics import rel_l1, report, summary
 from metabnet.model import ModelConfig, build, init_weights
 from metabnet.predict import load_model, to_device
@@ -122,7 +123,8 @@ def test_graph_model_is_equivariant_to_node_relabelling(shards):
 def test_readable_counts_each_networks_own_rates_even_without_edges():
     """seq2seq reads integer rates up to 999 only; a network with no edges has no bad rate,
     whether it comes first, between others or last (np.add.reduceat got these wrong)."""
-    from metabnet.evaluate import as_batch, readable
+    from metabnet.batch import as_batch
+    from metabnet.evaluate import readable
     from metabnet.network import Network
 
     good = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 5.0, 7.0])

@@ -1,15 +1,16 @@
 """metabnet convert: a network file in another format (json, jsonl, tsv, SBML, token JSON)."""
-import re
 from pathlib import Path
 
 import click
 
-FOLDER_FORMATS = ("json", "jsonl", "tsv", "xml", "sbml")  # --to FORMAT writes NAME.FORMAT
+from metabnet.cli._io import report_failures
+from metabnet.formats import FOLDER_FORMATS
+
 _ONE_PER_FILE = (".json", ".tsv", ".xml", ".sbml")
 
 
 @click.command()
-@click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False, readable=False, path_type=Path))
 @click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(FOLDER_FORMATS),
               help="Make OUT a folder (created if missing) and write each network of IN to its own "
@@ -20,10 +21,15 @@ def convert(src, out, fmt):
     paper's token JSON; IN may also be any token JSON file, or an HDF5 shard of `metabnet
     gen`, whose stored labels go into a token JSON OUT).  A file holding several networks
     goes to one .jsonl file, or with --to FORMAT to a folder OUT of one file per network,
-    named after the network.  Errors name the file and the problem; the exit code is then 1."""
+    named after the network (at most 100 characters of it, made unique); a network that
+    cannot be written there gets an error line and the others go on.  Errors name the file
+    and the problem; the exit code is then 1."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import read_networks, write_networks
+    from metabnet.formats import read_networks, write_folder, write_networks
+    from metabnet.progress import progress_bar
 
+    if fmt is not None and out.exists() and not out.is_dir():
+        raise click.ClickException(f"{out}: --to needs a folder, and this is a file")
     try:
         nets = read_networks(src)
         if fmt is None:
@@ -33,30 +39,14 @@ def convert(src, out, fmt):
                     f"{src}: holds {len(nets)} networks but a {out.suffix} file holds one; "
                     "write .jsonl, or a folder with --to FORMAT")
             write_networks(out, nets)
-            targets = [out]
+            targets, failures = [out], []
         else:
-            targets = _write_folder(out, nets, f".{fmt}")
+            with progress_bar(total=len(nets), unit="net", desc="convert") as bar:
+                targets, failures = write_folder(out, nets, fmt, bar.update)
     except FormatError as e:
         raise click.ClickException(str(e)) from None
-    where = out if len(targets) == 1 else f"{len(targets)} files in {out}"
-    click.echo(f"{src}: {len(nets)} network(s) written to {where}")
-
-
-def _write_folder(folder: Path, nets, ext: str) -> list[Path]:
-    """One file per network in `folder`, named after the network (made unique)."""
-    from metabnet.formats import write_networks
-
-    if folder.exists() and not folder.is_dir():
-        raise click.ClickException(f"{folder}: --to needs a folder, and this is a file")
-    folder.mkdir(parents=True, exist_ok=True)
-    paths, used = [], set()
-    for i, net in enumerate(nets, 1):
-        stem = name = re.sub(r"[^A-Za-z0-9_.-]+", "_", net.name).strip("._") or f"network{i}"
-        k = 1
-        while name.lower() in used:  # names differing only in case would clash on some disks
-            k += 1
-            name = f"{stem}-{k}"
-        used.add(name.lower())
-        paths.append(folder / f"{name}{ext}")
-        write_networks(paths[-1], net)
-    return paths
+    if fmt is None:
+        click.echo(f"{src}: {len(nets)} network(s) written to {out}")
+    else:
+        click.echo(f"{src}: {len(targets)} network(s) written to {len(targets)} files in {out}")
+    report_failures(failures)

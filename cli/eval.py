@@ -18,12 +18,11 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     or folders, network files or folders (labels computed by the exact solver), or the
     paper's token JSON.  Prints accuracy and the share of value predictions within relative
     L1 0.1 / 0.05 / 0.02 / 0.01 by class, family, size (S <= 64 < M <= 128 < L) and kinetics."""
-    from tqdm.auto import tqdm
-
     from metabnet.evaluate import evaluate, load_data
-    from metabnet.fileio import FormatError
+    from metabnet.fileio import FormatError, write_text
     from metabnet.metrics import format_table
     from metabnet.predict import load_model, resolve_device
+    from metabnet.progress import progress_bar
 
     device = resolve_device(device)
     try:
@@ -31,14 +30,17 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     except (FormatError, ValueError) as e:
         raise click.ClickException(str(e))
     model, ckpt = load_model(checkpoint, device)
-    with tqdm(total=len(nets), unit="net", desc="eval", disable=None) as bar:
+    with progress_bar(total=len(nets), unit="net", desc="eval") as bar:
         rep = evaluate(model, ckpt, nets, device, batch_size, beam, bar.update)
     rep["files_failed"] = errors
     click.echo(format_table(rep))
     if rep["unreadable"]:
         click.echo(f"{rep['unreadable']} network(s) the {rep['model']['arch']} model cannot read were left out")
-    if out:
-        out.write_text(json.dumps(rep, indent=2) + "\n")
+    if out:  # through a temporary name: a killed run leaves no half report
+        try:
+            write_text(out, json.dumps(rep, indent=2) + "\n")
+        except FormatError as e:
+            raise click.ClickException(str(e)) from None
     for e in errors:
         click.echo(f"error: {e}", err=True)
     if errors:

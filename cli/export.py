@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import jsonl_out
+from metabnet.records import jsonl_out
 
 
 @click.command()

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import jsonl_out
+from metabnet.records import jsonl_out
 
 
 @click.command()
@@ -23,11 +23,10 @@ def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size
     with --pairs each pair), score all variants with the model (or the exact solver), and
     report which knock-outs destroy the equilibrium and how every concentration moves
     against the intact network (ratio and log2 fold change), as JSON lines and a table."""
-    from tqdm.auto import tqdm
-
     from metabnet import knockout as ko
     from metabnet.fileio import FormatError
     from metabnet.formats import read_networks
+    from metabnet.progress import progress_bar
     from metabnet.score import Scorer, Tally
 
     try:
@@ -50,7 +49,7 @@ def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size
     scorer = Scorer(model, ckpt, device, batch_size, verify=verify)
     tally = Tally(scorer)
     total = ko.count(net.m, pairs) + 1
-    with jsonl_out(out) as write, tqdm(total=total, unit="net", desc="knockout", disable=None if out else True) as bar:
+    with jsonl_out(out) as write, progress_bar(total=total, unit="net", desc="knockout", enabled=out is not None) as bar:
         for rec in ko.run(net, scorer, pairs):
             if not rec["knockout"]:
                 effects = ko.Effects(net, rec, top)

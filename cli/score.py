@@ -1,15 +1,13 @@
 """metabnet score: a model's (or the exact solver's) answer for every network in files and folders."""
-import csv
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from metabnet.cli._io import jsonl_out, report_failures
+from metabnet.cli._io import report_failures
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--model", "checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Checkpoint of `metabnet train` (model.pt).  Without it the exact solver scores.")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -35,11 +33,13 @@ def score(paths, checkpoint, out, fmt, verify, refine, flag_residual, device, ba
     the model's prediction, or the exact solver's answer without --model or where the model
     cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
     vocabulary; method "solver").  Records keep the input order and are written as they are
-    scored; a summary table follows.  A bad file gets one error line and the others go on;
-    the exit code is 1 if any failed."""
-    from tqdm.auto import tqdm
-
+    scored; a summary table follows.  OUT (and its .x.csv) is never read as input.  A bad
+    file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
+    failed."""
+    from metabnet.fileio import FormatError
     from metabnet.formats import iter_network_files
+    from metabnet.progress import progress_bar
+    from metabnet.records import csv_out, jsonl_out, x_csv_path
     from metabnet.score import Scorer, score_files
 
     if fmt == "csv" and not out:
@@ -53,55 +53,15 @@ def score(paths, checkpoint, out, fmt, verify, refine, flag_residual, device, ba
         device = resolve_device(device)
         model, ckpt = load_model(checkpoint, device)
     scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
-    output = csv_out(out, scorer) if fmt == "csv" else jsonl_out(out)
-    with output as write, tqdm(unit="net", desc="score", disable=None if out else True) as bar:
-        tally = score_files(iter_network_files(paths), scorer, write, bar.update)
+    files = iter_network_files(paths, exclude=[out, x_csv_path(out) if out else None])
+    if fmt == "csv":
+        output = csv_out(out, flag_residual is not None, verify, refine)
+    else:
+        output = jsonl_out(out)
+    try:
+        with output as write, progress_bar(unit="net", desc="score", enabled=out is not None) as bar:
+            tally = score_files(files, scorer, write, bar.update)
+    except FormatError as e:  # the output cannot be written
+        raise click.ClickException(str(e)) from None
     click.echo(tally.table(), err=out is None)
     report_failures(tally.failures)
-
-
-@contextmanager
-def csv_out(path: Path, scorer):
-    """Yield write(record): one row per network in `path`, one per concentration in
-    `path` with suffix .x.csv; both flushed per record."""
-    cols = ["file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
-            "p_exists", "solver", "solver_reason"]
-    xcols, vecs = ["file", "name", "node", "x"], ["x"]
-    if scorer.flag_residual is not None:
-        cols.append("flagged")
-    if scorer.verify:
-        cols += ["exact_exists_unique", "exact_exists_bounded", "exact_residual", "rel_l1"]
-        xcols.append("x_exact")
-        vecs.append("exact_x")
-    if scorer.refine:
-        cols += ["model_exists_unique", "model_residual", "model_rel_l1", "start", "iterations_cold",
-                 "iterations_warm"]
-        xcols.append("x_model")
-        vecs.append("model_x")
-    xpath = path.with_suffix(".x.csv")
-    with open(path, "w", newline="") as f, open(xpath, "w", newline="") as fx:
-        rows, xrows = csv.writer(f), csv.writer(fx)
-        rows.writerow(cols)
-        xrows.writerow(xcols)
-
-        def write(rec):
-            flat = {**rec, **{f"exact_{k}": v for k, v in (rec.get("exact") or {}).items()},
-                    **{f"model_{k}": v for k, v in (rec.get("model") or {}).items()}, **(rec.get("refine") or {})}
-            rows.writerow([_cell(flat.get(c)) for c in cols])
-            vectors = [flat.get(c) for c in vecs]
-            if any(v is not None for v in vectors):
-                for node in range(rec["n"]):
-                    xrows.writerow([_cell(rec["file"]), rec["name"], node + 1,
-                                    *(_cell(None if v is None or len(v) <= node else v[node]) for v in vectors)])
-            f.flush()
-            fx.flush()
-
-        yield write
-
-
-def _cell(v):
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return v

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import jsonl_out, report_failures
+from metabnet.cli._io import report_failures
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout).")
 @click.option("--method", type=click.Choice(["direct", "ode"]), default="direct", show_default=True,
@@ -17,22 +17,20 @@ def solve(paths, out, method):
     """Compute the exact equilibrium of every network in PATHS, one JSON line each (DESIGN §5
     keys).  PATHS are files or folders (searched recursively) of .json, .jsonl, .tsv, SBML
     (.xml/.sbml), the paper's token JSON and HDF5 shards of `metabnet gen` (.h5: every network
-    of the shard, named SHARD:i; a shard folder's metabnet.json manifest is skipped).  A bad
-    file gets one error line on stderr; the others go on; the exit code is 1 if any failed."""
-    from tqdm.auto import tqdm
-
+    of the shard, named SHARD:i; a shard folder's metabnet.json manifest is skipped; OUT is
+    never read as input).  A bad file (or JSON line) gets one error line on stderr; the others
+    go on; the exit code is 1 if any failed."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import iter_network_files, read_networks
-    from metabnet.solve import solve as solve_net
+    from metabnet.formats import iter_network_files
+    from metabnet.progress import progress_bar
+    from metabnet.records import jsonl_out
+    from metabnet.score import solve_files
 
-    failures = []
-    files = iter_network_files(paths)
-    with jsonl_out(out) as write:
-        for path in tqdm(files, unit="file", disable=None if out else True, desc="solve"):
-            try:
-                nets = read_networks(path)
-                for net in nets:
-                    write(solve_net(net, method))
-            except (FormatError, RuntimeError) as e:
-                failures.append(str(e))
+    files = iter_network_files(paths, exclude=[out])
+    try:
+        with jsonl_out(out) as write, progress_bar(total=len(files), unit="file", desc="solve",
+                                                   enabled=out is not None) as bar:
+            failures = solve_files(files, write, method, bar.update)
+    except FormatError as e:  # the output cannot be written
+        raise click.ClickException(str(e)) from None
     report_failures(failures)

@@ -11,6 +11,7 @@ import numpy as np
 
 from metabnet.batch import Batch
 from metabnet.generate import GenConfig, generate
+from metabnet.progress import progress_bar
 from metabnet.shard import ShardWriter, is_complete, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"
@@ -78,8 +79,6 @@ def _check_manifest(plan: Plan):
 
 def run(plan: Plan, scheduler: str | None = None, progress: bool = True) -> dict:
     """Write every missing shard of the plan; return the summary of the whole directory."""
-    from tqdm.auto import tqdm
-
     _check_manifest(plan)
     todo = [(s, k) for s, k in plan.shards() if not is_complete(plan.path(s), k)]
     skipped = len(plan.shards()) - len(todo)
@@ -87,8 +86,8 @@ def run(plan: Plan, scheduler: str | None = None, progress: bool = True) -> dict
         plan.path(s).with_name(plan.path(s).name + ".tmp").unlink(missing_ok=True)
     total = sum(k for _, k in todo)
     t0 = time.perf_counter()
-    with tqdm(total=total, unit="net", unit_scale=True, disable=not progress,
-              desc=f"gen {plan.config.family} {plan.config.size}") as bar:
+    with progress_bar(total=total, unit="net", unit_scale=True, enabled=progress,
+                      desc=f"gen {plan.config.family} {plan.config.size}") as bar:
         if scheduler:
             from distributed import Client, as_completed
 

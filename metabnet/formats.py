@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
-from metabnet.fileio import FormatError, load_json, number_text, parse_json, read_text, write_text
+from metabnet.fileio import FormatError, display_path, load_json, number_text, parse_json, read_text, write_text
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
@@ -38,8 +39,12 @@ _SPECIAL = ("INTAKE", "EXCRETION")
 
 
 # ---- reading ---------------------------------------------------------------------------
-def read_networks(path) -> list[Network]:
-    """All networks in the file at `path`, chosen by extension; FormatError on any problem."""
+def read_networks(path, errors: list | None = None) -> list[Network]:
+    """All networks in the file at `path`, chosen by extension; FormatError on any problem.
+
+    With a list `errors`, the bad lines of a JSON lines file are appended to it (one
+    FormatError each) and the networks of its good lines returned; without, the first bad
+    line raises."""
     path = Path(path)
     suffix = path.suffix.lower()
     readers = {".json": _read_json, ".jsonl": _read_jsonl, ".tsv": _read_tsv}
@@ -52,20 +57,26 @@ def read_networks(path) -> list[Network]:
     if suffix not in readers:
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
                                 f"(expected one of {' '.join(SUFFIXES)} {SHARD_SUFFIX})")
-    nets = readers[suffix](path, read_text(path))
+    text = read_text(path)
+    try:
+        nets = _read_jsonl(path, text, errors) if suffix == ".jsonl" else readers[suffix](path, text)
+    except (ArithmeticError, RecursionError) as e:  # a safety net: the readers refuse what they know
+        raise FormatError(path, f"cannot read file ({type(e).__name__}: {e})") from None
     for net in nets:
-        net.meta["file"] = str(path)
+        net.meta["file"] = display_path(path)
     return nets
 
 
-def iter_network_files(paths, shards: bool = True) -> list[Path]:
+def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
     """The files named in `paths` plus the network files (by extension; with `shards` also
     .h5 shards) found under the folders among them, recursively, skipping hidden entries and
     the manifest of a shard folder; sorted, without duplicates.  A named file is kept whatever
-    its extension (or existence) so that reading it reports the problem."""
+    its extension (or existence) so that reading it reports the problem.  The files in
+    `exclude` (a run's own outputs, which may lie in an input folder) are left out."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     suffixes = SUFFIXES + ((SHARD_SUFFIX,) if shards else ())
+    skip = {Path(p).resolve() for p in exclude if p is not None}
     found = set()
     for p in map(Path, paths):
         if not p.is_dir():
@@ -76,7 +87,7 @@ def iter_network_files(paths, shards: bool = True) -> list[Path]:
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
                     and not is_manifest(f)):
                 found.add(f)
-    return sorted(found)
+    return sorted(f for f in found if f.resolve() not in skip)
 
 
 def is_manifest(path) -> bool:
@@ -118,11 +129,20 @@ def _read_json(path: Path, text: str) -> list[Network]:
     return [_network(obj, path, path.stem)]
 
 
-def _read_jsonl(path: Path, text: str) -> list[Network]:
-    nets = []
+def _read_jsonl(path: Path, text: str, errors: list | None = None) -> list[Network]:
+    """The networks of a JSON lines file; with `errors`, every bad line goes there (see
+    read_networks) instead of raising."""
+    nets, bad = [], []
     for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
         if line.strip():
-            nets.append(_network(parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
+            try:
+                nets.append(_network(parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
+            except FormatError as e:
+                if errors is None:
+                    raise
+                bad.append(e)
+    if errors is not None:
+        errors += bad
     return nets
 
 
@@ -286,6 +306,53 @@ def write_networks(path, networks) -> None:
         raise FormatError(path, f"cannot write {suffix or 'a file without extension'!r} "
                                 "(expected .json, .jsonl, .tsv, .xml, .sbml or .tokens.json)")
     write_text(path, text)
+
+
+FOLDER_FORMATS = ("json", "jsonl", "tsv", "xml", "sbml")  # write_folder: NAME.FORMAT
+MAX_STEM = 100  # characters of a network name kept in its file name (file systems stop at 255 bytes)
+
+
+def file_stems(nets) -> list[str]:
+    """One file name stem per network, after its name: letters, digits, '_', '.' and '-' kept,
+    every other run of characters made '_', at most MAX_STEM characters, ``network{i}`` when
+    nothing is left, and made unique (``-2``, ``-3``, ...) ignoring case, since names that
+    differ only in case clash on some disks."""
+    stems, used = [], set()
+    for i, net in enumerate(nets, 1):
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", net.name)[:MAX_STEM].strip("._") or f"network{i}"
+        name, k = stem, 1
+        while name.lower() in used:
+            k += 1
+            name = f"{stem}-{k}"
+        used.add(name.lower())
+        stems.append(name)
+    return stems
+
+
+def write_folder(folder, nets, fmt: str, progress=None) -> tuple[list[Path], list[FormatError]]:
+    """Write each network to its own file FOLDER/STEM.FMT (`file_stems`; FMT one of
+    FOLDER_FORMATS), creating the folder; returns the files written and the networks that
+    could not be (one FormatError each), after trying every one.  progress(1) per network."""
+    folder = Path(folder)
+    if fmt not in FOLDER_FORMATS:
+        raise FormatError(folder, f"cannot write a folder of {fmt!r} files (expected one of {', '.join(FOLDER_FORMATS)})")
+    if folder.exists() and not folder.is_dir():
+        raise FormatError(folder, "a folder of networks was asked for, and this is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FormatError(folder, f"cannot make the folder ({e.strerror or e})") from None
+    paths, errors = [], []
+    for net, stem in zip(nets, file_stems(nets)):
+        path = folder / f"{stem}.{fmt}"
+        try:
+            write_networks(path, net)
+            paths.append(path)
+        except FormatError as e:
+            errors.append(e)
+        if progress:
+            progress(1)
+    return paths, errors
 
 
 def _tsv(net: Network) -> str:

@@ -206,19 +206,41 @@ def _rel_l1(exact: dict, x) -> float | None:
 
 # ---- runs over files -----------------------------------------------------------------------
 def read_chunks(files, size: int = 4096):
-    """Yield (networks, error lines) from `files` in order, about `size` networks at a time;
-    a file that cannot be read gives one error line (formats.FormatError) and is skipped."""
+    """Yield (networks, errors) from `files` in order, about `size` networks at a time; a file
+    that cannot be read gives one FormatError and is skipped, a JSON lines file one per bad
+    line (its good lines are read)."""
     nets, errors = [], []
     for f in files:
         try:
-            nets += read_networks(f)
+            nets += read_networks(f, errors)
         except FormatError as e:
-            errors.append(str(e))
+            errors.append(e)
         while len(nets) >= size:
             yield nets[:size], errors
             nets, errors = nets[size:], []
     if nets or errors:
         yield nets, errors
+
+
+def solve_files(files, write, method: str = "direct", progress=None) -> list:
+    """Solve every network of `files` exactly, in order, calling write(record) for each
+    (metabnet.solve records); returns the errors, one per bad file or JSON line or network
+    the solver could not decide, each naming its file.  progress(k) is called per file."""
+    failures = []
+    for path in files:
+        nets = []
+        try:
+            nets = read_networks(path, failures)
+        except FormatError as e:
+            failures.append(e)
+        for net in nets:
+            try:
+                write(solve(net, method))
+            except RuntimeError as e:
+                failures.append(FormatError(path, e))
+        if progress:
+            progress(1)
+    return failures
 
 
 def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096) -> "Tally":
@@ -242,7 +264,7 @@ class Tally:
     def __init__(self, scorer: Scorer):
         self.scorer = scorer
         self.start = time.perf_counter()
-        self.methods, self.reasons, self.failures = Counter(), Counter(), []
+        self.methods, self.reasons, self.failures = Counter(), Counter(), []  # failures: FormatErrors
         self.exists = self.flagged = 0
         self.true, self.pred, self.err = [], [], []  # verify: the model's answers vs the exact ones
         self.iterations = {}  # refine: kinetics -> Counter of _REFINE_KEYS
@@ -286,7 +308,7 @@ class Tally:
         seconds = time.perf_counter() - self.start
         out = {"networks": self.count, "by_method": dict(self.methods), "with_equilibrium": self.exists,
                "without_equilibrium": self.count - self.exists, "solver_reasons": dict(self.reasons),
-               "files_failed": len(self.failures), "seconds": round(seconds, 3),
+               "files_failed": failed_files(self.failures), "seconds": round(seconds, 3),
                "networks_per_s": round(self.count / seconds, 1) if seconds > 0 else None}
         if self.scorer.flag_residual is not None:
             out["flagged"] = self.flagged
@@ -338,6 +360,11 @@ class Tally:
         if s.refine and not self.iterations:
             lines.append(f"{'refine':<{W}}no model x to start from (existence-only model or none predicted)")
         return "\n".join(lines)
+
+
+def failed_files(failures) -> int:
+    """The number of files among errors (a JSON lines file may give several)."""
+    return len({getattr(e, "path", str(e)) for e in failures})
 
 
 def _reason_kind(reason: str) -> str:

@@ -24,6 +24,7 @@ from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import predict, resolve_device, to_device
+from metabnet.progress import progress_bar
 
 
 @dataclass
@@ -200,9 +201,8 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
         emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": sum(
             b - a for _, a, b in stream.blocks), "val_networks": 0 if val is None else len(val),
             "model_config": mc.to_dict(), "train_config": asdict(tc)})
-    from tqdm.auto import tqdm
-    bar = tqdm(total=tc.max_steps, initial=state["step"], unit="step", disable=not progress or rank != 0,
-               desc=f"train {mc.arch}/{mc.task}")
+    bar = progress_bar(total=tc.max_steps, initial=state["step"], unit="step", enabled=progress and rank == 0,
+                       desc=f"train {mc.arch}/{mc.task}")
     model.train()
     steps_here, t_last, ex_last = 0, time.perf_counter(), state["examples"]
     loss_sum = torch.tensor(state.pop("loss_sum", 0.0), device=device)  # summed since the last log line

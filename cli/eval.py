@@ -26,7 +26,7 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
 
     device = resolve_device(device)
     try:
-        nets, errors = load_data(data, limit)
+        nets, errors = load_data(data, limit, exclude=[out])
     except (FormatError, ValueError) as e:
         raise click.ClickException(str(e))
     model, ckpt = load_model(checkpoint, device)

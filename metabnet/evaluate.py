@@ -13,9 +13,10 @@ from metabnet.loader import ShardIndex, size_bucket
 from metabnet.metrics import rel_l1, report
 
 
-def load_data(paths, limit: int | None = None) -> tuple[Batch, list[str]]:
+def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[str]]:
     """All networks of `paths` (shard files or folders of shards; network files or folders
-    of them) as one Batch, and the error lines of files that could not be read."""
+    of them, but not the files in `exclude`, such as the run's own report) as one Batch, and
+    the error lines of files (and JSON lines) that could not be read."""
     parts, errors, files = [], [], []
     for p in map(Path, paths):
         if p.suffix == ".h5" or (p.is_dir() and any(p.glob("*.h5"))):
@@ -24,12 +25,13 @@ def load_data(paths, limit: int | None = None) -> tuple[Batch, list[str]]:
             index.close()
         else:
             files.append(p)
-    nets = []
-    for f in iter_network_files(files, shards=False) if files else []:  # shards: read above
+    nets, bad = [], []  # bad: FormatErrors of files and of JSON lines (their good lines are read)
+    for f in iter_network_files(files, shards=False, exclude=exclude) if files else []:  # shards: read above
         try:
-            nets += read_networks(f)
+            nets += read_networks(f, bad)
         except FormatError as e:
-            errors.append(str(e))
+            bad.append(e)
+    errors += map(str, bad)
     if nets:
         parts.append(networks_batch(nets))
     if not parts:

@@ -29,14 +29,16 @@ Writing.  An SBML Level 3 Version 1 document: one compartment ``cell`` of size 1
 ``S1..Sn`` (initial concentration 0, names from ``meta["nodes"]`` when given), one reaction
 ``R1..Rm`` per edge in edge order, intake as a reaction with no reactant and the constant law
 ``phi``, every constant a local parameter.  The model id is the network name made a valid
-SId, its name the network name unchanged (an unnamed network gets neither, and is read back
-named after its file).  libsbml prints numbers with 15 significant digits;
+SId, its name the network name unchanged but for the characters XML cannot carry (control
+characters, lone surrogates), which become U+FFFD; an unnamed network gets neither, and is
+read back named after its file.  libsbml prints numbers with 15 significant digits;
 the writer re-prints parameter values at full (repr) precision so that a round trip is exact.
 """
 from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 import libsbml
@@ -72,7 +74,11 @@ def read(path, text: str | None = None) -> list[Network]:
         if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
             raise FormatError(path, "SBML function definitions cannot be expanded")
         model = doc.getModel()
-    return [_Model(path, model).network()]
+    try:
+        return [_Model(path, model).network()]
+    except RecursionError:  # outside a reaction (rules, initial assignments)
+        raise FormatError(path, "SBML math nested too deeply to read "
+                                f"(more than ~{sys.getrecursionlimit()} levels)") from None
 
 
 def _raise_read_errors(path, doc) -> None:
@@ -170,6 +176,8 @@ class _Model:
             return fn()
         except _Refuse as e:
             self.fail(e, element)
+        except RecursionError:
+            self.fail(f"math nested too deeply to read (more than ~{sys.getrecursionlimit()} levels)", element)
 
     # -- one reaction --------------------------------------------------------------------
     def _edge(self, r) -> tuple:
@@ -225,6 +233,9 @@ class _Model:
             if s not in names:
                 self._only_constants(names, s)
                 x = self._eval(node, local)
+                if not up and x == 0:
+                    raise _Refuse(f"rate law '{libsbml.formulaToL3String(math_ast)}' divides by "
+                                  f"'{libsbml.formulaToL3String(node)}', which is 0")
                 coef = coef * x if up else coef / x
             elif up and node.getType() == libsbml.AST_NAME:
                 n_s += 1
@@ -373,7 +384,7 @@ def to_sbml(net: Network) -> str:
     doc = libsbml.SBMLDocument(LEVEL, VERSION)
     model = doc.createModel()
     if net.name:  # an unnamed network is read back named after its file, as in JSON
-        _ok(model.setId(_sid(net.name)), model.setName(net.name))
+        _ok(model.setId(_sid(net.name)), model.setName(_xml_text(net.name)))
     comp = model.createCompartment()
     _ok(comp.setId(COMPARTMENT), comp.setSize(1.0), comp.setConstant(True), comp.setSpatialDimensions(3))
     labels = net.meta.get("nodes")
@@ -383,7 +394,7 @@ def to_sbml(net: Network) -> str:
         _ok(sp.setId(f"S{i}"), sp.setCompartment(COMPARTMENT), sp.setInitialConcentration(0.0),
             sp.setHasOnlySubstanceUnits(False), sp.setBoundaryCondition(False), sp.setConstant(False))
         if labels is not None:
-            sp.setName(str(labels[i - 1]))
+            sp.setName(_xml_text(str(labels[i - 1])))
     values = []  # local parameter values in document order, for _full_precision
     mm = net.kinetics == "michaelis-menten"
     for i, (u, v, r, k) in enumerate(zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()), 1):
@@ -429,6 +440,15 @@ def _full_precision(text: str, values: list[float]) -> str:
     if count != len(values):
         raise RuntimeError(f"SBML writer: {count} local parameter values printed, {len(values)} expected")
     return out
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(s: str) -> str:
+    """`s` with every character that XML 1.0 cannot carry (control characters, NUL, lone
+    surrogates, U+FFFE/U+FFFF) replaced by U+FFFD, so the document stays well-formed."""
+    return _NOT_XML.sub("\ufffd", s)
 
 
 def _sid(name: str) -> str:

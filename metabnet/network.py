@@ -110,11 +110,11 @@ class Network:
         if not np.any(self.is_intake):
             raise NetworkError("network has no intake reaction")
         _in_range(self.rate, np.arange(m), "rate")
-        _spread(self.rate, np.flatnonzero(~self.is_intake), "rates of the non-intake reactions")
+        rows = np.flatnonzero(~self.is_intake)
+        _spread(self.rate[rows], rows, "rates of the non-intake reactions")
         if self.kinetics == "michaelis-menten":
             if self.km is None or self.km.shape != (m,):
                 raise NetworkError("Michaelis-Menten network needs a K for every reaction")
-            rows = np.flatnonzero(~self.is_intake)
             k = self.km[rows]
             if not np.all(np.isfinite(k)) or np.any(k <= 0):
                 bad = int(rows[np.flatnonzero(~(np.isfinite(k) & (k > 0)))[0]])

@@ -226,11 +226,14 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
         net.meta.update(exists_unique=bool(b["exists_unique"][6 + i]), x=b.x(6 + i) if b["exists_unique"][6 + i] else None)
     write_networks(files / "rest.tokens.json", nets[6:])
     (files / "bad.json").write_text("{not json")
-    rep_path = tmp_path / "rep.json"
-    res = CliRunner().invoke(main, ["eval", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
-                                    "--out", str(rep_path)])
-    assert res.exit_code == 1  # the bad file
-    assert "bad.json" in res.output and "family=erdos" in res.output and "family=files" in res.output
+    rep_path = files / "rep.json"  # inside an input folder: never read as a network
+    for _ in range(2):
+        res = CliRunner().invoke(main, ["eval", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
+                                        "--out", str(rep_path)])
+        assert res.exit_code == 1  # the bad file
+        assert "bad.json" in res.output and "family=erdos" in res.output and "family=files" in res.output
+        assert "rep.json" not in res.output
+    assert sorted(p.name for p in files.iterdir()) == ["bad.json", "rep.json", "rest.tokens.json", "some.jsonl"]
     rep = json.loads(rep_path.read_text())
     assert rep["overall"]["count"] == 64 + 10
     assert set(rep["by"]) == {"class", "family", "size", "kinetics"}

@@ -236,8 +236,10 @@ def solve_files(files, write, method: str = "direct", progress=None) -> list:
         for net in nets:
             try:
                 write(solve(net, method))
-            except RuntimeError as e:
+            except RuntimeError as e:  # the ODE reached no verdict
                 failures.append(FormatError(path, e))
+            except ValueError as e:  # a record JSON cannot hold (a value past the accepted range)
+                failures.append(FormatError(path, f"network {net.name!r}: {e}"))
         if progress:
             progress(1)
     return failures

@@ -16,6 +16,8 @@ LEAVES = {
     "metabnet.fileio": set(),
     "metabnet.network": set(),
     "metabnet.tokens": {"metabnet.network"},
+    "metabnet.progress": set(),
+    "metabnet.records": {"metabnet.fileio"},
     "metabnet.kernels._jit": set(),
     "metabnet.kernels.kinetics": {"metabnet.kernels._jit"},
     # networks_batch labels unlabelled networks with the exact solver (a lazy import)

@@ -1,16 +1,39 @@
-"""metabnet train: train the graph or seq2seq model on a directory of shards."""
+"""metabnet train: train a model on a directory of shards, or on networks generated as it goes."""
+import itertools
 from pathlib import Path
 
 import click
 
+from metabnet.generate import FAMILIES, KINETICS, SIZES, WEIGHTS
+
+
+def _choices(allowed):
+    """A click callback splitting "a,b" into a tuple, each checked against `allowed`."""
+    def check(ctx, param, value):
+        items = tuple(v.strip() for v in value.split(",") if v.strip())
+        bad = [v for v in items if v not in allowed]
+        if bad or not items:
+            raise click.BadParameter(f"{', '.join(bad) or 'nothing'}: choose from {', '.join(allowed)}")
+        return items
+    return check
+
 
 @click.command()
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument("data", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Run directory: checkpoint.pt, model.pt, metrics.jsonl, curves.png.")
-@click.option("--arch", type=click.Choice(["graph", "seq2seq"]), default="graph", show_default=True,
-              help="graph: one pass over node tokens with structural attention; "
-                   "seq2seq: the paper's encoder-decoder over its token encoding.")
+@click.option("--families", default="erdos", show_default=True, callback=_choices(FAMILIES),
+              help="Without DATA: stream fresh networks of these families (comma-separated), "
+                   "every combination with --sizes/--kinetics/--weights in turn.")
+@click.option("--sizes", default="S", show_default=True, callback=_choices(SIZES), help="Without DATA: size classes.")
+@click.option("--kinetics", default="linear", show_default=True, callback=_choices(KINETICS),
+              help="Without DATA: kinetics (michaelis-menten labels ~170 networks/s: slow to stream).")
+@click.option("--weights", default="integer", show_default=True, callback=_choices(WEIGHTS),
+              help="Without DATA: rate distributions.")
+@click.option("--arch", type=click.Choice(["flux", "graph", "seq2seq"]), default="flux", show_default=True,
+              help="flux: a weight-tied step iterated n + 8 times that diffuses flux along the "
+                   "reactions (any size); graph: one pass over node tokens with structural "
+                   "attention; seq2seq: the paper's encoder-decoder over its token encoding.")
 @click.option("--task", type=click.Choice(["quali", "quanti"]), default="quali", show_default=True,
               help="quali: does an equilibrium exist; quanti: also every concentration.")
 @click.option("--max-steps", default=20_000, show_default=True, help="Optimizer steps.")
@@ -27,8 +50,8 @@ import click
 @click.option("--eval-every", default=1000, show_default=True, help="Validate every N steps (and every epoch).")
 @click.option("--ckpt-every", default=500, show_default=True, help="Checkpoint every N steps.")
 @click.option("--log-every", default=50, show_default=True)
-@click.option("--width", default=256, show_default=True, help="Model width d_model.")
-@click.option("--heads", default=8, show_default=True)
+@click.option("--width", default=None, type=int, help="Model width d_model [default: flux 64, others 256].")
+@click.option("--heads", default=8, show_default=True, help="Attention heads (graph, seq2seq).")
 @click.option("--layers", default=None, type=int,
               help="Encoder layers [default: graph 6, seq2seq 2 (the paper)].")
 @click.option("--dec-layers", default=6, show_default=True, help="seq2seq decoder layers.")
@@ -38,23 +61,29 @@ import click
 @click.option("--dropout", default=0.0, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(data, out, arch, task, max_steps, batch_size, lr, warmup, device, compile_, resume, val,
-          val_size, eval_every, ckpt_every, log_every, width, heads, layers, dec_layers, struct,
-          dropout, seed, quiet):
-    """Train a model on the shards in DATA (from `metabnet gen`) into --out.
+def train(data, out, families, sizes, kinetics, weights, arch, task, max_steps, batch_size, lr, warmup,
+          device, compile_, resume, val, val_size, eval_every, ckpt_every, log_every, width, heads, layers,
+          dec_layers, struct, dropout, seed, quiet):
+    """Train a model on the shards in DATA (from `metabnet gen`) into --out; without DATA, on
+    networks generated as training goes (--families, --sizes, --kinetics, --weights), so that
+    no dataset is needed on disk.
 
     Streams shuffled batches across shards without loading the dataset; AdamW with warm-up
     and cosine decay, gradient clipping, bf16 autocast on GPU; validates every --eval-every
     steps and every epoch; Ctrl-C saves a checkpoint.  Several GPUs:
     `torchrun --nproc_per_node K -m metabnet train ...`."""
+    from metabnet.archs import ARCHS
     from metabnet.model import ModelConfig
     from metabnet.train import TrainConfig, train as run
 
-    mc = ModelConfig(arch=arch, task=task, d_model=width, n_heads=heads,
-                     n_enc=layers or (6 if arch == "graph" else 2), n_dec=dec_layers,
+    mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w) for f, s, k, w in
+                                 itertools.product(families, sizes, kinetics, weights)]
+    a = ARCHS[arch]
+    mc = ModelConfig(arch=arch, task=task, d_model=width or a.default_width, n_heads=heads,
+                     n_enc=layers or a.default_layers, n_dec=dec_layers,
                      struct=struct, dropout=dropout)
-    tc = TrainConfig(data=str(data), out=str(out), batch_size=batch_size, lr=lr, warmup=warmup,
-                     max_steps=max_steps, eval_every=eval_every, ckpt_every=ckpt_every,
+    tc = TrainConfig(data=str(data) if data else None, mixture=mixture, out=str(out), batch_size=batch_size,
+                     lr=lr, warmup=warmup, max_steps=max_steps, eval_every=eval_every, ckpt_every=ckpt_every,
                      log_every=log_every, val_size=val_size, val=str(val) if val else None,
                      seed=seed, device=device, compile=compile_)
     try:

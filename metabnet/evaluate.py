@@ -8,6 +8,7 @@ import numpy as np
 
 from metabnet.fileio import FormatError
 from metabnet.formats import iter_network_files, read_networks
+from metabnet.archs import ARCHS
 from metabnet.batch import Batch, concat, networks_batch, take
 from metabnet.loader import ShardIndex, size_bucket
 from metabnet.metrics import rel_l1, report
@@ -42,27 +43,12 @@ def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[
     return data, errors
 
 
-def readable(config, weighted: bool, batch: Batch) -> np.ndarray:
-    """Networks the model can read: any for the graph model; for seq2seq, linear kinetics
-    with node ids and (weighted) integer rates within the vocabulary N0..N999."""
-    ok = np.ones(len(batch), bool)
-    if config.arch == "seq2seq":
-        ok &= batch["kinetics"] == "linear"
-        ok &= batch["n"] + 1 <= 999
-        if weighted:
-            r = batch["edge_rate"].astype(np.float64)
-            bad = np.concatenate([[0], np.cumsum((r != np.round(r)) | (r > 999))])
-            ptr = batch["edge_ptr"]
-            ok &= bad[ptr[1:]] == bad[ptr[:-1]]  # no bad rate in the network's edges (any may have none)
-    return ok
-
-
 def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
              progress=None) -> dict:
     """The report of metabnet.metrics plus the count of networks the model cannot read."""
     from metabnet.predict import predict
 
-    ok = readable(model.config, ckpt.get("weighted", True), data)
+    ok = ARCHS[model.config.arch].readable(data, ckpt.get("weighted", True))
     data = take(data, np.flatnonzero(ok))
     pred = predict(model, data, device, batch_size, beam, ckpt.get("weighted", True), progress)
     true = data["exists_unique"].astype(np.int8)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.batch import CSR_EDGE, LOG_X_FLOOR, Batch, concat, ranges, take
+from metabnet.batch import CSR_EDGE, Batch, concat, take
 from metabnet.generate import GenConfig
 from metabnet.shard import ShardError, open_shard
 
@@ -77,53 +77,6 @@ class ShardIndex:
         self._open = {}
 
 
-def _round_up(k, m):
-    return max(m, -(-k // m) * m)
-
-
-def graph_arrays(batch: Batch) -> dict:
-    """Padded arrays for the graph model: nodes padded to T = n_max + 2 (multiple of 8), edges
-    to E (multiple of 32); targets exists_unique and floored log10 x of unique networks."""
-    B = len(batch)
-    n = batch["n"].astype(np.int64)
-    m = np.diff(batch["edge_ptr"])
-    T, E = _round_up(int(n.max()) + 2, 8), _round_up(int(m.max()), 32)
-    e, row, pos = ranges(batch["edge_ptr"], np.arange(B))
-    src, dst = np.zeros((B, E), np.int64), np.zeros((B, E), np.int64)
-    rate, km = np.ones((B, E), np.float32), np.full((B, E), np.nan, np.float32)
-    emask = np.zeros((B, E), bool)
-    src[row, pos], dst[row, pos] = batch["edge_src"][e], batch["edge_dst"][e]
-    rate[row, pos], km[row, pos], emask[row, pos] = batch["edge_rate"][e], batch["edge_km"][e], True
-    exists = batch["exists_unique"].astype(bool)
-    log_x, xmask = np.zeros((B, T), np.float32), np.zeros((B, T), bool)
-    have = np.flatnonzero(exists & (np.diff(batch["node_ptr"]) == n))
-    v, vrow, vpos = ranges(batch["node_ptr"], have)
-    with np.errstate(divide="ignore"):
-        lx = np.maximum(np.log10(batch["x"][v]), LOG_X_FLOOR)
-    log_x[have[vrow], vpos + 1], xmask[have[vrow], vpos + 1] = lx, True  # node v at column v
-    return {"n": n, "src": src, "dst": dst, "rate": rate, "km": km, "emask": emask,
-            "exists": exists, "log_x": log_x, "xmask": xmask, "T": T}
-
-
-def seq_arrays(batch: Batch, task: str, weighted: bool = True) -> dict:
-    """Token arrays for the seq2seq model (the paper's encoding, metabnet.kernels.tokenize),
-    padded to a multiple of 16 so a compiled model sees few shapes."""
-    from metabnet.kernels.tokenize import encode_inputs, encode_outputs
-
-    src, _ = encode_inputs(batch["n"], batch["edge_ptr"], batch["edge_src"], batch["edge_dst"],
-                           batch["edge_rate"], weighted)
-    tgt, _ = encode_outputs(batch["exists_unique"], batch["n"], batch["node_ptr"], batch["x"],
-                            task == "quanti")
-    pad = lambda a: np.pad(a, ((0, 0), (0, _round_up(a.shape[1], 16) - a.shape[1])),  # noqa: E731
-                           constant_values=2)  # <pad>
-    return {"src": pad(src).astype(np.int64), "tgt": pad(tgt).astype(np.int64),
-            "exists": batch["exists_unique"].astype(bool)}
-
-
-def model_arrays(batch: Batch, arch: str, task: str, weighted: bool = True) -> dict:
-    return graph_arrays(batch) if arch == "graph" else seq_arrays(batch, task, weighted)
-
-
 class Stream:
     """Deterministic shuffled batches over a ShardIndex (module doc); `holdout` networks at
     the end of the last shard are left out for validation."""
@@ -160,6 +113,45 @@ class Stream:
     def validation(self) -> Batch | None:
         i, a, b = self.holdout
         return self.index.read(i, a, b) if b > a else None
+
+
+class GenStream:
+    """Freshly generated networks instead of shards (the paper's own set-up): batch j of the
+    run comes from mixture component j mod K, as networks (j // K) * B * world + rank * B ...
+    of that component's shard; so the order is a pure function of (seed, j) and a run
+    resumes exactly.  Validation networks come from shards 10,000 + k of the same seed,
+    which training never draws."""
+
+    VAL_SHARD = 10_000
+
+    def __init__(self, mixture: list[GenConfig], batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
+        if not mixture:
+            raise ValueError("an empty mixture")
+        self.mixture, self.batch_size, self.seed, self.rank, self.world = mixture, batch_size, seed, rank, world
+
+    def _labelled(self, k: int, count: int, shard: int, start: int) -> Batch:
+        from metabnet.generate import generate
+
+        cfg = self.mixture[k]
+        b = generate(cfg, count, self.seed, shard, start)
+        b["family"] = np.full(count, cfg.family, dtype=object)
+        b["kinetics"] = np.full(count, cfg.kinetics, dtype=object)
+        return b
+
+    def batches(self, epoch: int = 0, start_window: int = 0, start_batch: int = 0):
+        """Yield (0, j, Batch) for j = start_batch, start_batch + 1, ... without end."""
+        K, B = len(self.mixture), self.batch_size
+        j = start_batch
+        while True:
+            start = ((j // K) * self.world + self.rank) * B
+            yield 0, j, self._labelled(j % K, B, j % K, start)
+            j += 1
+
+    def validation(self, size: int) -> Batch:
+        """`size` networks split evenly over the mixture's components."""
+        K = len(self.mixture)
+        return concat([self._labelled(k, size // K + (k < size % K), self.VAL_SHARD + k, 0)
+                       for k in range(K) if size // K + (k < size % K)])
 
 
 def prefetch(iterable, depth: int = 4):

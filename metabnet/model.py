@@ -1,5 +1,7 @@
-"""The two models, sharing one set of Transformer blocks.
+"""The three models: the paper's encoder-decoder, a graph Transformer and the flux network.
 
+- ``flux`` (the default): a weight-tied message-passing network that computes global
+  quantities by iterating one step ``n + iters_extra`` times (see `FluxModel`).
 - ``seq2seq``: the paper's encoder-decoder over the token encoding of DESIGN §4 (metabnet.tokens):
   input tokens -> encoder; the decoder writes the answer token by token (greedy or beam search).
 - ``graph``: an encoder-only model that reads the network once.  Its tokens are the nodes
@@ -15,6 +17,7 @@ Node ids carry no meaning in the graph model: it is equivariant to relabelling t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -24,13 +27,14 @@ import torch.nn.functional as F
 from metabnet.tokens import TOKEN_ID, VOCAB
 
 EDGE_FEATURES = 5  # per reaction: log rate (or log V), log K, is Michaelis-Menten, is intake, is excretion
+NODE_FEATURES = 9  # flux model, per node: log out/in rate sums, out/in degrees, 4 type flags, mean log K
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "graph"  # graph | seq2seq
+    arch: str = "flux"  # flux | graph | seq2seq
     task: str = "quali"  # quali: existence only | quanti: existence and concentrations
-    d_model: int = 256  # width (the paper: 256)
+    d_model: int = 256  # width (the paper: 256; the flux model: 64 is plenty)
     n_heads: int = 8  # attention heads (the paper: 8)
     n_enc: int = 6  # encoder layers (the paper's seq2seq: 2; the graph model's only stack)
     n_dec: int = 6  # decoder layers (seq2seq only; the paper: 6)
@@ -40,9 +44,11 @@ class ModelConfig:
     max_len: int = 4096  # seq2seq: longest input or output sequence (learned positions)
     struct: str = "adj"  # graph: attention bias from adjacency (adj), + clipped distances (spd), none
     spd_max: int = 8  # graph, struct=spd: distances beyond this share one bias
+    iters_extra: int = 8  # flux: iterations = inner nodes of the largest network in the batch + this
+    iters_max: int = 2048  # flux: at most this many iterations (the documented size limit)
 
     def __post_init__(self):
-        if self.arch not in ("graph", "seq2seq") or self.task not in ("quali", "quanti"):
+        if self.arch not in MODELS or self.task not in ("quali", "quanti"):
             raise ValueError(f"unknown arch/task {self.arch}/{self.task}")
         if self.struct not in ("adj", "spd", "none") or self.d_model % self.n_heads:
             raise ValueError("struct must be adj|spd|none and d_model divisible by n_heads")
@@ -263,16 +269,165 @@ class GraphModel(nn.Module):
         return out
 
 
+# ---- the flux network ----------------------------------------------------------------
+class FluxStep(nn.Module):
+    """One iteration: diffuse, aggregate, correct.  Half the channels (the "mass" channels)
+    take a lazy step of flux along the reactions, h_v <- (h_v + sum_u P_uv h_u) / 2 with
+    P_uv = rate_uv / (total outflow rate of u), including a renewal reaction excretion ->
+    intake; the other half (the "potential" channels) average over successors,
+    h_u <- (h_u + sum_w P_uw h_w) / 2.  A learned max over successors carries "can reach"
+    signals at one hop per iteration.  An MLP (zero-initialised output) then corrects every
+    channel from the node's own state - so an untrained model already diffuses flux, and
+    training learns what to do with it."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        C = c.d_model
+        self.succ = nn.Linear(C, C)  # message for the max over successors
+        self.ln = nn.LayerNorm(2 * C)
+        self.mlp = nn.Sequential(nn.Linear(2 * C, 2 * C), nn.GELU(), nn.Linear(2 * C, C))
+        self.mlp[2].zero_init = True  # the step starts as pure diffusion (init_weights keeps it 0)
+
+    def forward(self, h, g):
+        """h (N, C) node states of the whole batch; g: the flattened graph of `FluxModel.graph`."""
+        half = h.shape[1] // 2
+        fwd = torch.zeros_like(h[:, :half]).index_add_(0, g["dst_all"], g["p_all"] * h[g["src_all"], :half])
+        bwd = torch.zeros_like(h[:, half:]).index_add_(0, g["src"], g["p"] * h[g["dst"], half:])
+        msg = self.succ(h)[g["dst"]]  # (E, C)
+        best = torch.full_like(h, -1e4).scatter_reduce_(0, g["src"][:, None].expand_as(msg), msg, "amax")
+        best = torch.where(best > -1e3, best, torch.zeros_like(best))  # nodes without successors: 0
+        h = torch.cat([0.5 * (h[:, :half] + fwd), 0.5 * (h[:, half:] + bwd)], -1)
+        return h + self.mlp(self.ln(torch.cat([h, best], -1)))
+
+
+class FluxModel(nn.Module):
+    """Existence and concentrations computed by iterating one `FluxStep`.
+
+    Why: the throughflow f_v = x_v * d_v (d_v: total outflow rate of v) solves
+    f = phi + P^T f.  Its Neumann series needs thousands of steps on the paper's networks
+    (spectral radius ~0.995), but the renewal chain - excretion fed back to the intake - is
+    mixed after ~20-40 lazy steps, and its stationary mass pi gives
+    x_v = Phi * pi_v / (pi_0 * d_v) (Phi: total intake rate, node 0: the intake).  So the
+    model keeps mass channels, reads pi_v and pi_0 from them and learns a correction.
+    Reachability (existence) needs one iteration per hop: iterations = n + iters_extra, so
+    depth grows with the network; a network needs more than iters_max iterations only
+    beyond iters_max - iters_extra inner nodes (the documented limit; score refuses larger).
+    After every iteration each channel is divided by its RMS over the network's nodes, which
+    keeps ratios between nodes (all the readout uses) and the recurrence bounded.
+
+    Inputs are the network alone: per node its type and local rate sums and degrees, per
+    reaction its rate (P is the rate over its source's summed rates).  Equivariant to
+    relabelling the inner nodes."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.config = c
+        C = c.d_model
+        self.embed = nn.Linear(NODE_FEATURES, C)
+        self.step = FluxStep(c)
+        self.mass = nn.Linear(C // 2, 1, bias=False)  # the stationary mass pi_v, read from the mass channels
+        self.mass.keep_init = True  # starts as channel 0, which starts as a unit mass on every node
+        with torch.no_grad():
+            self.mass.weight.zero_()[0, 0] = 1.0
+        self.ln = nn.LayerNorm(2 * C)
+        self.head = nn.Sequential(nn.Linear(2 * C, 2 * C), nn.GELU(), nn.Linear(2 * C, 3))  # log x correction, reached, ok
+
+    def iterations(self, n):
+        """Iterations for a network of n inner nodes (int or tensor)."""
+        return (n + self.config.iters_extra).clamp(max=self.config.iters_max) if torch.is_tensor(n) else \
+            min(n + self.config.iters_extra, self.config.iters_max)
+
+    @staticmethod
+    def graph(batch):
+        """Node features (B, T, NODE_FEATURES), masks and the batch's reactions as one flat
+        graph over B*T nodes: (src, dst, p) real reactions, (*_all) plus the renewal ones."""
+        n, src, dst, emask = batch["n"], batch["src"], batch["dst"], batch["emask"]
+        B, E = src.shape
+        T = batch["T"] if "T" in batch else int(n.max()) + 2
+        idx = torch.arange(T, device=n.device)[None, :]
+        valid = idx <= n[:, None] + 1  # (B, T)
+        is_in, is_ex = (idx == 0).expand(B, T), idx == n[:, None] + 1
+        inner = valid & ~is_in & ~is_ex
+        rate = torch.where(emask, batch["rate"].float(), torch.zeros_like(batch["rate"].float()))
+        km = batch["km"].float()
+        mm = emask & torch.isfinite(km) & (km > 0)
+        zeros = torch.zeros(B, T, device=n.device)
+        out_sum, in_sum = zeros.scatter_add(1, src, rate), zeros.scatter_add(1, dst, rate)
+        out_deg, in_deg = zeros.scatter_add(1, src, emask.float()), zeros.scatter_add(1, dst, emask.float())
+        log_k = zeros.scatter_add(1, src, torch.where(mm, km.clamp(min=1e-30).log(), torch.zeros_like(km)))
+        log_out = torch.where(out_sum > 0, out_sum.clamp(min=1e-30).log(), zeros)
+        log_in = torch.where(in_sum > 0, in_sum.clamp(min=1e-30).log(), zeros)
+        feats = torch.stack([log_out / 4, log_in / 4, out_deg.log1p(), in_deg.log1p(), is_in.float(),
+                             is_ex.float(), inner.float(), ((out_sum == 0) & inner).float(),
+                             log_k / out_deg.clamp(min=1) / 4], -1)  # (B, T, NODE_FEATURES)
+        p = rate / torch.gather(out_sum, 1, src).clamp(min=1e-30)  # (B, E) share of the source's outflow
+        off = (torch.arange(B, device=n.device) * T)[:, None]
+        g = {"src": (src + off)[emask], "dst": (dst + off)[emask], "p": p[emask][:, None]}
+        renew_src, renew_dst = n + 1 + off[:, 0], off[:, 0]  # excretion -> intake, P = 1
+        g["src_all"], g["dst_all"] = torch.cat([g["src"], renew_src]), torch.cat([g["dst"], renew_dst])
+        g["p_all"] = torch.cat([g["p"], torch.ones(B, 1, device=n.device)])
+        return feats, valid, inner, log_out, g
+
+    def forward(self, batch):
+        """batch as for GraphModel; targets exists (B,), log_x (B, T) with xmask (nodes with
+        x > 0) and zmask (B, T) (inner nodes of networks with an equilibrium: reached or not)."""
+        feats, valid, inner, log_out, g = self.graph(batch)
+        B, T, _ = feats.shape
+        C = self.config.d_model
+        w = valid.reshape(B * T, 1).float()
+        count = valid.sum(1).view(B, 1, 1).float()
+        h = self.embed(feats)
+        h = torch.cat([torch.ones_like(h[..., :1]), h[..., 1:]], -1).reshape(B * T, C) * w  # unit mass in channel 0
+        own = self.iterations(batch["n"])  # (B,): each network stops after its own count,
+        for it in range(int(own.max())):  # so its answer does not depend on the batch
+            new = self.step(h, g).view(B, T, C) * valid[..., None]
+            new = new / (new.square().sum(1, keepdim=True) / count).add(1e-12).sqrt()  # RMS over its nodes
+            h = torch.where((it < own)[:, None, None], new, h.view(B, T, C)).view(B * T, C)
+        h = h.view(B, T, C).float()
+        pi = self.mass(h[..., :C // 2])[..., 0].abs() + 1e-30  # (B, T)
+        o = self.head(self.ln(torch.cat([h, h[:, :1].expand(B, T, C)], -1))).float()  # with the intake's state
+        ln_x = pi.log() - pi[:, :1].log() + log_out[:, :1] - log_out  # ln(Phi pi_v / (pi_0 d_v))
+        out = {"logit": o[..., 2].masked_fill(~inner, 1e4).amin(1),  # every inner node must be "ok"
+               "log_x": ln_x / math.log(10) + o[..., 0], "reached": o[..., 1]}
+        if "exists" in batch:
+            out["loss"] = F.binary_cross_entropy_with_logits(out["logit"], batch["exists"].float())
+            if self.config.task == "quanti":
+                out["loss"] = out["loss"] + concentration_loss(out, batch)
+        return out
+
+
+def concentration_loss(out, batch):
+    """Per network with an equilibrium: mean |error of log10 x| over its reached nodes, plus
+    the relative L1 error of x (the paper's score), plus the cross-entropy of "reached"
+    (x > 0) over its inner nodes - no floor regression for x = 0.  All in fp32."""
+    xm, zm = batch["xmask"], batch["zmask"]
+    d = (out["log_x"] - batch["log_x"]).float()
+    log_l1 = (d.abs().clamp(max=3) * xm).sum() / xm.sum().clamp(min=1)  # a wild node costs at most 3 decades
+    x_true = torch.where(xm, torch.pow(10.0, batch["log_x"].float()), torch.zeros_like(d))
+    x_pred = torch.where(xm, torch.pow(10.0, out["log_x"].float().clamp(-30, 30)), torch.zeros_like(d))
+    nets = xm.any(1)
+    rel = ((x_pred - x_true).abs().sum(1) / x_true.sum(1).clamp(min=1e-30))[nets]
+    rel = rel.clamp(max=10).mean() if nets.any() else d.sum() * 0
+    reach = F.binary_cross_entropy_with_logits(out["reached"][zm], xm[zm].float()) if zm.any() else d.sum() * 0
+    return log_l1 + rel + 0.1 * reach
+
+
+MODELS = {"flux": FluxModel, "graph": GraphModel, "seq2seq": Seq2Seq}
+
+
 def build(config: ModelConfig) -> nn.Module:
-    return GraphModel(config) if config.arch == "graph" else Seq2Seq(config)
+    return MODELS[config.arch](config)
 
 
 def flops_per_example(model: nn.Module, tokens: int) -> float:
-    """Approximate training FLOPs per example of `tokens` positions: 6 * params * tokens plus
-    attention (nanoGPT's estimate), used for model FLOP utilisation."""
+    """Approximate training FLOPs per example of `tokens` positions (model FLOP utilisation):
+    nanoGPT's 6 * params * tokens plus attention for the Transformers; the flux model
+    applies its step once per iteration and has no attention."""
     c = model.config
-    params = sum(p.numel() for p in model.parameters())
-    layers = c.n_enc + (c.n_dec if c.arch == "seq2seq" else 0)
+    params = count_params(model)
+    if isinstance(model, FluxModel):
+        return 6 * params * tokens * model.iterations(tokens - 2)
+    layers = c.n_enc + (c.n_dec if isinstance(model, Seq2Seq) else 0)
     return 6 * params * tokens + 12 * layers * c.d_model * tokens * tokens
 
 
@@ -281,12 +436,13 @@ def count_params(model: nn.Module) -> int:
 
 
 def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Deterministic init: normal(0, 0.02) linears/embeddings, zero biases (GPT-2 style)."""
+    """Deterministic init: normal(0, 0.02) linears/embeddings (zeros where a module is marked
+    `zero_init`; left alone where `keep_init`), zero biases (GPT-2 style)."""
     g = torch.Generator().manual_seed(seed)
     for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Embedding)):
+        if isinstance(m, (nn.Linear, nn.Embedding)) and not getattr(m, "keep_init", False):
             with torch.no_grad():
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * 0.02)
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (0.0 if getattr(m, "zero_init", False) else 0.02))
                 if getattr(m, "bias", None) is not None:
                     m.bias.zero_()
     return model

@@ -5,9 +5,8 @@ import numpy as np
 import torch
 
 from metabnet.batch import Batch, take
-from metabnet.loader import model_arrays
+from metabnet.archs import ARCHS
 from metabnet.model import ModelConfig, build
-from metabnet.tokens import TOKEN_ID
 
 
 def resolve_device(device: str) -> str:
@@ -34,6 +33,7 @@ def predict(model, batch: Batch, device="cpu", batch_size: int = 256, beam: int 
     or None} for every network of `batch`.  Networks are sorted by size into batches so that
     padding stays small."""
     c = model.config
+    arch = ARCHS[c.arch]
     model.eval()
     N = len(batch)
     cls, p = np.full(N, -1, np.int8), np.full(N, np.nan)
@@ -42,38 +42,11 @@ def predict(model, batch: Batch, device="cpu", batch_size: int = 256, beam: int 
     for k in range(0, N, batch_size):
         idx = order[k:k + batch_size]
         part = take(batch, idx)
-        t = to_device(model_arrays(part, c.arch, c.task, weighted), device)
+        t = to_device(arch.arrays(part, c.task, weighted), device)
         with torch.autocast("cuda", torch.bfloat16, enabled=str(device).startswith("cuda")):
-            if c.arch == "graph":
-                _graph(model, t, part, idx, cls, p, xs)
-            else:
-                _seq2seq(model, t, part, idx, cls, p, xs, beam)
+            p[idx], cls[idx], x = arch.predict(model, t, part, beam)
+        for r, i in enumerate(idx):
+            xs[i] = x[r]
         if progress:
             progress(len(idx))
     return {"cls": cls, "p_exists": p, "x": xs}
-
-
-def _graph(model, t, part, idx, cls, p, xs):
-    out = model(t)
-    prob = torch.sigmoid(out["logit"].float()).cpu().numpy()
-    p[idx], cls[idx] = prob, prob >= 0.5
-    if model.config.task == "quanti":
-        x = torch.pow(10.0, out["log_x"].float()).cpu().numpy()
-        for r, i in enumerate(idx):
-            xs[i] = x[r, 1:part["n"][r] + 1].astype(np.float64) if prob[r] >= 0.5 else None
-
-
-def _seq2seq(model, t, part, idx, cls, p, xs, beam):
-    from metabnet.kernels.tokenize import decode_outputs
-
-    src = t["src"]
-    memory, mask = model.encode(src)
-    first = model.decode(torch.full((len(src), 1), TOKEN_ID["<s>"], device=src.device), memory, mask)
-    two = first[:, 0, [TOKEN_ID["N0"], TOKEN_ID["N1"]]].float().softmax(-1)[:, 1]
-    p[idx] = two.cpu().numpy()
-    max_len = 3 if model.config.task == "quali" else int(part["n"].max()) * 12 + 3
-    toks = model.generate(src, max_len, beam, encoded=(memory, mask)).cpu().numpy()
-    c, values, count = decode_outputs(toks)
-    cls[idx] = c
-    for r, i in enumerate(idx):
-        xs[i] = values[r, :count[r]].copy() if c[r] == 1 and count[r] else None

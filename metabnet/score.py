@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metabnet.archs import ARCHS
 from metabnet.fileio import FormatError
 from metabnet.formats import read_networks
 from metabnet.generate import GenConfig
@@ -64,30 +65,30 @@ def flux_residual(net: Network, x) -> float | None:
 @dataclass(frozen=True)
 class ModelLimits:
     """What a checkpoint's model can take: its architecture and the data it was trained on."""
-    n_max: int | None  # most inner nodes in the training data (None: unknown)
-    kinetics: str | None  # kinetics of the training data (None: unknown)
-    max_len: int  # seq2seq: longest token sequence (learned positions)
+    n_max: int | None  # most inner nodes in the training data (None: unknown, or any size)
+    kinetics: tuple | None  # kinetics of the training data (None: unknown)
 
     @classmethod
     def of(cls, model, ckpt: dict) -> "ModelLimits":
-        data = ckpt.get("data_config")
-        cfg = GenConfig.from_json(json.dumps(data)) if data else None
-        return cls(cfg.node_range[1] if cfg else None, cfg.kinetics if cfg else None, model.config.max_len)
+        """From the checkpoint's training data: a shard run's config, or a stream's mixture."""
+        data = ckpt.get("data_mixture") or ([ckpt["data_config"]] if ckpt.get("data_config") else [])
+        cfgs = [GenConfig.from_json(json.dumps(d)) for d in data]
+        if not cfgs:
+            return cls(None, None)
+        sized = ARCHS[model.config.arch].sized_by_training
+        return cls(max(c.node_range[1] for c in cfgs) if sized else None,
+                   tuple(sorted({c.kinetics for c in cfgs})))
 
     def reason(self, net: Network, config, weighted: bool) -> str | None:
         """Why the model cannot take `net` (None when it can); evaluate.readable adds the
         seq2seq vocabulary limits on top."""
         if net.m == 0:
             return "no reactions"
-        if self.kinetics is not None and net.kinetics != self.kinetics:
-            return f"{net.kinetics} kinetics (the model was trained on {self.kinetics})"
+        if self.kinetics is not None and net.kinetics not in self.kinetics:
+            return f"{net.kinetics} kinetics (the model was trained on {' and '.join(self.kinetics)})"
         if self.n_max is not None and net.n > self.n_max:
             return f"{net.n} inner nodes (the model was trained on at most {self.n_max})"
-        if config.arch == "seq2seq":
-            longest = max(3 + (3 if weighted else 2) * net.m, 12 * net.n + 3 if config.task == "quanti" else 3)
-            if longest > self.max_len:
-                return f"{longest} tokens (the model reads and writes at most {self.max_len})"
-        return None
+        return ARCHS[config.arch].too_large(net, config, weighted)
 
 
 @dataclass
@@ -128,7 +129,6 @@ class Scorer:
         if self.model is None or not nets:
             return preds, reasons
         from metabnet.batch import as_batch
-        from metabnet.evaluate import readable
         from metabnet.predict import predict
 
         config = self.model.config
@@ -137,7 +137,7 @@ class Scorer:
         if not take:
             return preds, reasons
         batch = as_batch([nets[i] for i in take])
-        ok = readable(config, self.weighted, batch)
+        ok = ARCHS[config.arch].readable(batch, self.weighted)
         for i in np.asarray(take)[~ok]:
             reasons[i] = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
         take = [i for i, good in zip(take, ok) if good]

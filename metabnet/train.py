@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 from metabnet.batch import take
-from metabnet.loader import ShardIndex, Stream, model_arrays, prefetch
+from metabnet.archs import ARCHS
+from metabnet.generate import GenConfig
+from metabnet.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import predict, resolve_device, to_device
@@ -29,7 +31,7 @@ from metabnet.progress import progress_bar
 
 @dataclass
 class TrainConfig:
-    data: str  # directory (or file) of shards
+    data: str | None  # directory (or file) of shards; None: stream freshly generated networks
     out: str  # run directory
     batch_size: int = 128  # per process
     lr: float = 3e-4  # peak learning rate (AdamW)
@@ -50,6 +52,7 @@ class TrainConfig:
     block: int = 4096  # networks per shuffled block
     window: int = 8  # blocks per shuffle window
     val_each_epoch: bool = True  # also validate when an epoch ends
+    mixture: list | None = None  # without data: GenConfig fields of each component streamed in turn
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -79,7 +82,7 @@ def _dist():
 def validate(model, val, tc: TrainConfig, device, weighted: bool) -> dict:
     """Accuracy and within-tolerance shares on the validation networks."""
     c = model.config
-    if c.arch == "seq2seq" and c.task == "quanti" and len(val) > tc.val_decode:
+    if ARCHS[c.arch].decode_limit(c.task) and len(val) > tc.val_decode:
         val = take(val, np.arange(tc.val_decode))
     pred = predict(model, val, device, batch_size=2 * tc.batch_size, weighted=weighted)
     true = val["exists_unique"].astype(np.int8)
@@ -130,12 +133,19 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
 
-    index = ShardIndex(tc.data)
-    cfg0 = index.sources[0].config
-    weighted = cfg0.weights != "unweighted"
-    stream = Stream(index, tc.batch_size, tc.seed, tc.block, tc.window,
-                    holdout=0 if tc.val else tc.val_size, rank=rank, world=world)
-    val = ShardIndex(tc.val).read_all() if tc.val else stream.validation()
+    if tc.data is not None:
+        index = ShardIndex(tc.data)
+        configs = [index.sources[0].config]
+        stream = Stream(index, tc.batch_size, tc.seed, tc.block, tc.window,
+                        holdout=0 if tc.val else tc.val_size, rank=rank, world=world)
+        train_networks = sum(b - a for _, a, b in stream.blocks)
+    else:
+        index, configs = None, [GenConfig(**c) for c in tc.mixture or [{}]]
+        stream = GenStream(configs, tc.batch_size, tc.seed, rank, world)
+        train_networks = None  # unlimited
+    weighted = any(c.weights != "unweighted" for c in configs)  # seq2seq: rate tokens (unweighted: N1)
+    val = (ShardIndex(tc.val).read_all() if tc.val else
+           stream.validation() if index is not None else stream.validation(tc.val_size))
     if val is not None and len(val) > tc.val_size:
         val = take(val, np.arange(tc.val_size))
 
@@ -167,7 +177,9 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
             plot(metrics_path, out / "curves.png")
             replot = False
         meta = {"model_config": mc.to_dict(), "train_config": asdict(tc), "weighted": weighted,
-                "data_config": json.loads(cfg0.to_json()), "state": {**state, "loss_sum": float(loss_sum)}}
+                "data_config": json.loads(configs[0].to_json()),
+                "data_mixture": [json.loads(c.to_json()) for c in configs],
+                "state": {**state, "loss_sum": float(loss_sum)}}
         _save({**meta, "model": model.state_dict(), "optim": opt.state_dict(), "rng": torch.get_rng_state()},
               ckpt_path)
         _save({**meta, "model": model.state_dict()}, out / "model.pt")
@@ -198,8 +210,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
             torch.distributed.barrier()
 
     if rank == 0 and state["step"] == 0:
-        emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": sum(
-            b - a for _, a, b in stream.blocks), "val_networks": 0 if val is None else len(val),
+        emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": train_networks, "val_networks": 0 if val is None else len(val),
             "model_config": mc.to_dict(), "train_config": asdict(tc)})
     bar = progress_bar(total=tc.max_steps, initial=state["step"], unit="step", enabled=progress and rank == 0,
                        desc=f"train {mc.arch}/{mc.task}")
@@ -208,7 +219,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     loss_sum = torch.tensor(state.pop("loss_sum", 0.0), device=device)  # summed since the last log line
     try:
         while state["step"] < tc.max_steps and (stop_after is None or steps_here < stop_after):
-            batches = ((w, j, model_arrays(b, mc.arch, mc.task, weighted))
+            batches = ((w, j, ARCHS[mc.arch].arrays(b, mc.task, weighted))
                        for w, j, b in stream.batches(state["epoch"], state["window"], state["batch"]))
             for w, j, arrays in prefetch(batches):
                 for g in opt.param_groups:
@@ -256,7 +267,8 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
         raise
     finally:
         bar.close()
-        index.close()
+        if index is not None:
+            index.close()
         if log:
             log.close()
     return last_val

@@ -13,7 +13,8 @@ from metabnet.cli.main import main
 from metabnet.dataset import Plan, run
 from metabnet.generate import GenConfig
 from metabnet.batch import take
-from metabnet.loader import ShardIndex, Stream, graph_arrays
+from metabnet.archs import ARCHS, node_arrays
+from metabnet.loader import GenStream, ShardIndex, Stream
 from metabnet.metrics import rel_l1, report, summary
 from metabnet.model import ModelConfig, build, init_weights
 from metabnet.predict import load_model, to_device
@@ -83,28 +84,69 @@ def test_ranks_split_batches_of_a_single_process(shards):
     index.close()
 
 
-def test_graph_arrays_place_labels_at_node_columns(shards):
+def test_gen_stream_cycles_the_mixture_and_resumes_exactly():
+    mix = [GenConfig(n_min=8, n_max=12), GenConfig(family="small_world", size="custom", n_min=20, n_max=24)]
+    s = GenStream(mix, batch_size=5, seed=2)
+    first = [b for _, b in zip(range(6), s.batches())]
+    assert [j for _, j, _ in first] == list(range(6))
+    for _, j, b in first:
+        assert len(b) == 5 and set(b["family"]) == {mix[j % 2].family}
+        assert b["n"].min() >= mix[j % 2].node_range[0] and b["n"].max() <= mix[j % 2].node_range[1]
+    again = [b for _, b in zip(range(2), s.batches(0, 0, 4))]  # resumed at batch 4
+    for (_, _, a), (_, _, b) in zip(first[4:], again):
+        assert all(np.array_equal(a[k], b[k]) for k in ("n", "edge_src", "edge_rate", "x"))
+    assert not np.array_equal(first[0][2]["edge_rate"][:20], first[2][2]["edge_rate"][:20])  # fresh networks
+    ranks = [GenStream(mix, 5, 2, rank=r, world=2) for r in (0, 1)]
+    r0, r1 = (next(iter(r.batches(0, 0, 2)))[2] for r in ranks)
+    assert not np.array_equal(r0["edge_rate"][:10], r1["edge_rate"][:10])
+    val = s.validation(7)
+    assert len(val) == 7 and sorted(set(val["family"])) == ["erdos", "small_world"]
+    train_keys = {b["edge_rate"].tobytes() for _, _, b in first}
+    assert val["edge_rate"].tobytes() not in train_keys
+
+
+def test_train_streams_generated_networks_without_data(tmp_path):
+    args = ["train", "--out", str(tmp_path / "run"), "--families", "erdos,small_world", "--sizes", "S",
+            "--task", "quanti", "--max-steps", "4", "--batch-size", "4", "--val-size", "8", "--width", "16",
+            "--warmup", "2", "--device", "cpu", "-q"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    ck = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    assert ck["model_config"]["arch"] == "flux" and ck["train_config"]["data"] is None
+    assert [m["family"] for m in ck["data_mixture"]] == ["erdos", "small_world"]
+    bad = CliRunner().invoke(main, args[:3] + ["--families", "erdos,nope"])
+    assert bad.exit_code == 2 and "nope: choose from" in bad.output
+
+
+def test_node_arrays_place_labels_at_node_columns(shards):
     index = ShardIndex(shards)
     b = index.read(0, 0, 50)
-    a = graph_arrays(b)
+    floored, exact = node_arrays(b), node_arrays(b, floor=None)
+    assert b["x"].min() == 0  # some node the intake never reaches
     for i in range(len(b)):
         m = b["edge_ptr"][i + 1] - b["edge_ptr"][i]
-        assert a["emask"][i].sum() == m
-        assert (a["src"][i, :m] == b["edge_src"][b["edge_ptr"][i]:b["edge_ptr"][i + 1]]).all()
+        assert floored["emask"][i].sum() == m
+        assert (floored["src"][i, :m] == b["edge_src"][b["edge_ptr"][i]:b["edge_ptr"][i + 1]]).all()
+        n = b["n"][i]
         if b["exists_unique"][i]:
             x = b.x(i)
-            np.testing.assert_allclose(a["log_x"][i, 1:b["n"][i] + 1], np.maximum(np.log10(np.maximum(x, 1e-300)), -6), rtol=1e-6)
-            assert a["xmask"][i].sum() == b["n"][i]
+            np.testing.assert_allclose(floored["log_x"][i, 1:n + 1], np.maximum(np.log10(np.maximum(x, 1e-300)), -6), rtol=1e-6)
+            assert floored["xmask"][i].sum() == n
+            # without a floor: x > 0 regressed, x = 0 only under zmask (the "reached" target)
+            assert exact["xmask"][i, 1:n + 1].tolist() == (x > 0).tolist() and exact["zmask"][i].sum() == n
+            np.testing.assert_allclose(exact["log_x"][i, 1:n + 1][x > 0], np.log10(x[x > 0]), rtol=1e-6)
         else:
-            assert not a["xmask"][i].any()
+            assert not floored["xmask"][i].any() and not exact["zmask"][i].any()
     index.close()
 
 
-def test_graph_model_is_equivariant_to_node_relabelling(shards):
+@pytest.mark.parametrize("arch", ["graph", "flux"])
+def test_single_pass_models_are_equivariant_to_node_relabelling(shards, arch):
     index = ShardIndex(shards)
     b = index.read(0, 0, 8)
-    model = init_weights(build(ModelConfig(task="quanti", **TINY))).eval()
-    base = model(to_device(graph_arrays(b), "cpu"))
+    model = init_weights(build(ModelConfig(arch=arch, task="quanti", **TINY))).eval()
+    arrays = ARCHS[arch].arrays
+    base = model(to_device(arrays(b, "quanti"), "cpu"))
     rng = np.random.default_rng(0)
     relabeled = take(b, np.arange(len(b)))
     for i in range(len(b)):
@@ -113,7 +155,7 @@ def test_graph_model_is_equivariant_to_node_relabelling(shards):
         e = slice(b["edge_ptr"][i], b["edge_ptr"][i + 1])
         relabeled["edge_src"][e] = perm[b["edge_src"][e]]
         relabeled["edge_dst"][e] = perm[b["edge_dst"][e]]
-        out = model(to_device(graph_arrays(take(relabeled, [i])), "cpu"))
+        out = model(to_device(arrays(take(relabeled, [i]), "quanti"), "cpu"))  # alone: no batch effect
         assert torch.allclose(out["logit"], base["logit"][i:i + 1], atol=1e-5)
         assert torch.allclose(out["log_x"][0, perm[1:n + 1]], base["log_x"][i, 1:n + 1], atol=1e-5)
     index.close()
@@ -124,7 +166,6 @@ def test_readable_counts_each_networks_own_rates_even_without_edges():
     """seq2seq reads integer rates up to 999 only; a network with no edges has no bad rate,
     whether it comes first, between others or last (np.add.reduceat got these wrong)."""
     from metabnet.batch import as_batch
-    from metabnet.evaluate import readable
     from metabnet.network import Network
 
     good = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 5.0, 7.0])
@@ -134,13 +175,12 @@ def test_readable_counts_each_networks_own_rates_even_without_edges():
     mm = Network(1, [0, 1], [1, 2], [1.0, 2.0], [np.nan, 1.0], "michaelis-menten")
     nets = [empty, good, empty, frac, empty, big, good, mm, empty]
     want = [True, True, True, False, True, False, True, False, True]
-    cfg = ModelConfig(arch="seq2seq", task="quali", d_model=32, n_heads=4, n_enc=1, n_dec=1)
-    assert readable(cfg, True, as_batch(nets)).tolist() == want
-    assert readable(cfg, True, as_batch([empty, empty])).tolist() == [True, True]
-    assert readable(cfg, False, as_batch(nets)).tolist() == [k != "michaelis-menten" for k in
-                                                               (net.kinetics for net in nets)]
-    graph = ModelConfig(arch="graph", task="quali", d_model=32, n_heads=4, n_enc=1, n_dec=1)
-    assert readable(graph, True, as_batch(nets)).all()
+    seq = ARCHS["seq2seq"]
+    assert seq.readable(as_batch(nets), True).tolist() == want
+    assert seq.readable(as_batch([empty, empty]), True).tolist() == [True, True]
+    assert seq.readable(as_batch(nets), False).tolist() == [k != "michaelis-menten" for k in
+                                                             (net.kinetics for net in nets)]
+    assert ARCHS["graph"].readable(as_batch(nets), True).all() and ARCHS["flux"].readable(as_batch(nets), True).all()
 
 
 def test_rel_l1_and_summary():
@@ -156,7 +196,8 @@ def test_rel_l1_and_summary():
 
 
 # ---- training ----------------------------------------------------------------------------
-@pytest.mark.parametrize("arch,task", [("graph", "quali"), ("graph", "quanti"), ("seq2seq", "quali")])
+@pytest.mark.parametrize("arch,task", [("flux", "quali"), ("flux", "quanti"), ("graph", "quali"), ("graph", "quanti"),
+                                       ("seq2seq", "quali")])
 def test_tiny_model_overfits_tiny_set(tiny, tmp_path, arch, task):
     steps = {"quali": 150, "quanti": 250}[task] + (50 if arch == "seq2seq" else 0)
     width, lr = (64, 1e-3) if arch == "seq2seq" else (32, 3e-3)

@@ -4,6 +4,7 @@ solver, --refine from the model's x, CSV output, bad files reported and skipped.
 import csv
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -195,13 +196,16 @@ def test_model_predictions_in_order_with_solver_for_what_it_cannot_take(folder):
 def test_model_limits():
     seq = ModelConfig(arch="seq2seq", task="quanti", **TINY)
     graph = ModelConfig(arch="graph", task="quanti", **TINY)
+    flux = ModelConfig(arch="flux", task="quanti", d_model=8, iters_max=16, iters_extra=4)
     small = networks(1, seed=1)[0]
     need = max(3 + 3 * small.m, 12 * small.n + 3)  # <s> N{n} (u v w)* </s>; N1 and 12 tokens a value
-    assert ModelLimits(64, "linear", need).reason(small, seq, True) is None
-    assert f"{need} tokens" in ModelLimits(64, "linear", need - 1).reason(small, seq, True)
-    assert ModelLimits(64, "linear", need - 1).reason(small, graph, True) is None
-    assert "trained on at most 4" in ModelLimits(4, None, 4096).reason(small, graph, True)
-    assert "kinetics" in ModelLimits(None, "michaelis-menten", 4096).reason(small, graph, True)
+    assert ModelLimits(64, ("linear",)).reason(small, replace(seq, max_len=need), True) is None
+    assert f"{need} tokens" in ModelLimits(64, ("linear",)).reason(small, replace(seq, max_len=need - 1), True)
+    assert ModelLimits(64, ("linear",)).reason(small, replace(graph, max_len=need - 1), True) is None
+    assert "trained on at most 4" in ModelLimits(4, None).reason(small, graph, True)
+    assert "kinetics" in ModelLimits(None, ("michaelis-menten",)).reason(small, graph, True)
+    assert small.n > 12 and "the flux model iterates at most 16 times" in ModelLimits(None, None).reason(small, flux, True)
+    assert ModelLimits(None, None).reason(small, replace(flux, iters_max=small.n + 4), True) is None
 
 
 def test_verify_reports_what_metrics_computes(folder, tmp_path):

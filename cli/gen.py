@@ -21,6 +21,10 @@ _d = GenConfig()
 @click.option("--m-max", type=float, default=_d.m_max, show_default=True)
 @click.option("--intake", type=click.IntRange(1), default=1, show_default=True, help="Intake edges.")
 @click.option("--excretion", type=click.IntRange(1), default=1, show_default=True, help="Excretion edges.")
+@click.option("--intake-max", type=click.IntRange(1),
+              help="Draw intake..intake-max intake edges per network [default: --intake; hard families 4].")
+@click.option("--excretion-max", type=click.IntRange(1),
+              help="Draw excretion..excretion-max excretion edges per network [default: as --intake-max].")
 @click.option("--weights", type=click.Choice(list(WEIGHTS)), default=_d.weights, show_default=True)
 @click.option("--w-min", type=float, default=_d.w_min, show_default=True)
 @click.option("--w-max", type=float, default=_d.w_max, show_default=True)

@@ -167,8 +167,10 @@ def random_graph(family, n, m_target, state, src, dst, mark, raw_src, raw_dst):
 # A hard family builds the whole network: inner edges through ``mark`` (an n x n boolean
 # adjacency matrix on 0-based inner nodes, cleared again by ``_emit_marked``), and its own
 # intake targets ``ins[:n_in]`` and excretion sources ``exs[:n_ex]`` (1-based node ids).
-# ``rank[v]`` (1-based v) is a stage: the long-path family keeps every forward edge within
-# one stage, and redemption (kernels.batch) keeps to that rule so the diameter survives.
+# ``rank[v]`` (1-based v) is the node's place in the shape: its stage on a long path (every
+# forward edge advances one stage at most, repairs included, so the diameter survives), or
+# fan-in / core / fan-out, layer, module.  Each network's class (with or without equilibrium)
+# is a coin the caller draws; the construction makes it so: no later redemption.
 
 TRAP, LONGPATH, BOWTIE, LAYERED, MODULAR = 4, 5, 6, 7, 8
 LONGPATH_STAGES = 20  # stage 19 is >= 20 hops from the intake node
@@ -268,11 +270,36 @@ def _repair(state, n, mark, exs, n_ex, rank, ranked, seen, queue):
 
 
 @jit
+def _feed_sinks(state, n, mark, exs, n_ex, rank, same, aux):
+    """Give every node without an outgoing reaction (no excretion source) one: to a random
+    node of the same rank (`same`: a module) or of a lower one (feedback to an earlier layer,
+    or from fan-out back to the core or fan-in), so no local rule spots the class."""
+    aux[:n] = False
+    for j in range(n_ex):
+        aux[exs[j] - 1] = True
+    for u in range(n):
+        if aux[u] or not _out_empty(n, mark, u):
+            continue
+        r = rank[u + 1]
+        count = 0
+        for v in range(n):
+            count += v != u and (rank[v + 1] == r if same else rank[v + 1] < r)
+        j = randint(state, 0, (count if count > 0 else n - 1) - 1)
+        for v in range(n):
+            if v != u and (count == 0 or (rank[v + 1] == r if same else rank[v + 1] < r)):
+                if j == 0:
+                    _add(n, mark, u, v)
+                    break
+                j -= 1
+
+
+@jit
 def _settle(state, n, mark, positive, ins, n_in, exs, n_ex, seen, aux, queue):
     """The class the coin chose, for the shape families: with equilibrium, repair every node
-    until it reaches excretion; without, if every node already does, turn a node the intake
-    reaches (no excretion source) into a sink or, as often, into a closed pair with one of
-    its successors.  Returns the repair edges."""
+    until it reaches excretion; without, if every node already does, close a dead end: from
+    a node the intake reaches, a set of 2-6 nodes along its successors (no excretion source)
+    loses every exit and becomes a cycle; one time in four a single node, a sink.  Returns
+    the repair edges."""
     if positive:
         return _repair(state, n, mark, exs, n_ex, queue, False, seen, queue)
     if _mark_bfs(n, mark, exs, n_ex, False, seen, queue) < n:
@@ -299,26 +326,27 @@ def _settle(state, n, mark, positive, ins, n_in, exs, n_ex, seen, aux, queue):
                 u = v
     if u < 0:
         return 0
-    w = -1
-    if uniform(state) < 0.5:  # a closed pair: u and a successor that is no excretion source
-        count = 0
+    want = 1 if uniform(state) < 0.25 else randint(state, 2, 6)
+    seen[:n] = False  # the set: queue[:size], grown breadth-first along successors
+    seen[u] = True
+    queue[0] = u
+    size, head = 1, 0
+    while head < size and size < want:
+        x = queue[head]
+        head += 1
         for v in range(n):
-            count += mark[u * n + v] and not aux[v]
-        if count > 0:
-            j = randint(state, 0, count - 1)
-            for v in range(n):
-                if mark[u * n + v] and not aux[v]:
-                    if j == 0:
-                        w = v
-                        break
-                    j -= 1
-    for v in range(n):
-        mark[u * n + v] = False
-        if w >= 0:
-            mark[w * n + v] = False
-    if w >= 0:
-        mark[u * n + w] = True
-        mark[w * n + u] = True
+            if size < want and mark[x * n + v] and not seen[v] and not aux[v]:
+                seen[v] = True
+                queue[size] = v
+                size += 1
+    for j in range(size):
+        x = queue[j]
+        for v in range(n):
+            if not seen[v]:
+                mark[x * n + v] = False
+    if size > 1:
+        for j in range(size):
+            _add(n, mark, queue[j], queue[(j + 1) % size])
     return 0
 
 
@@ -554,7 +582,7 @@ def _place_ends(state, n, n_in, n_ex, perm, lo_in, hi_in, lo_ex, hi_ex, ins, exs
 
 
 @jit
-def _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
+def _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, start, tmp):
     """Fan-in (a DAG from the intakes into the core), a strongly connected core (a cycle plus
     most of the m edges), fan-out (a DAG out of the core towards the excretions), a little
     feedback from fan-out to core and shortcuts from fan-in to fan-out."""
@@ -565,6 +593,9 @@ def _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
     a = max(1, np.int64((n - c) * (0.3 + 0.4 * uniform(state))))
     a = min(a, n - c)
     start[0], start[1], start[2], start[3] = 0, a, a + c, n
+    for b in range(3):  # rank: 0 fan-in, 1 core, 2 fan-out
+        for i in range(start[b], start[b + 1]):
+            rank[perm[i] + 1] = b
     used = 0
     for i in range(a, a + c):  # the core cycle
         used += _add(n, mark, perm[i], perm[a + (i - a + 1) % c])
@@ -604,7 +635,7 @@ def _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
 
 
 @jit
-def _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
+def _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, start, tmp):
     """4-12 layers, the first one the intake targets: every node has a parent in the layer
     before and most a child in the next, most other edges go one layer on, some skip a layer,
     some feed back to an earlier layer, a few stay in the layer; the excretions leave the
@@ -617,6 +648,9 @@ def _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
     start[0] = 0
     for b in range(1, k + 1):
         start[b] += n_in
+    for b in range(k):
+        for i in range(start[b], start[b + 1]):
+            rank[perm[i] + 1] = b
     for i in range(n_in):
         ins[i] = perm[i] + 1
     used = 0
@@ -648,7 +682,7 @@ def _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
 
 
 @jit
-def _modular(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
+def _modular(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, start, tmp):
     """2-8 modules, each a dense random graph around a cycle; a chain of single links (3 in 4
     forward) joins consecutive modules, and ~5% of the edges link random modules."""
     for v in range(n):
@@ -656,6 +690,9 @@ def _modular(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, start, tmp):
     _shuffle(state, perm, 0, n, n)
     k = min(n // 2, randint(state, 2, max(2, min(8, n // 5))))
     _cuts(state, n, k, start)
+    for b in range(k):
+        for i in range(start[b], start[b + 1]):
+            rank[perm[i] + 1] = b
     used = 0
     for b in range(k):
         size = start[b + 1] - start[b]
@@ -693,10 +730,11 @@ def hard_network(family, n, m_target, n_in, n_ex, positive, state, src, dst, mar
                             raw_src, raw_dst, seen, queue)
     else:
         if family == BOWTIE:
-            _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, raw_src, raw_dst)
+            _bowtie(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, raw_src, raw_dst)
         elif family == LAYERED:
-            _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, raw_src, raw_dst)
+            _layered(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, raw_src, raw_dst)
         else:
-            _modular(n, m_target, n_in, n_ex, state, mark, ins, exs, perm, raw_src, raw_dst)
+            _modular(n, m_target, n_in, n_ex, state, mark, ins, exs, rank, perm, raw_src, raw_dst)
+        _feed_sinks(state, n, mark, exs, n_ex, rank, family == MODULAR, aux)
         repairs = _settle(state, n, mark, positive, ins, n_in, exs, n_ex, seen, aux, queue)
     return _emit_marked(n, mark, src, dst, src.shape[0]), repairs

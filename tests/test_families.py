@@ -213,3 +213,14 @@ def test_gen_export_and_eval_columns(tmp_path):
     recs = [json.loads(line) for line in r.output.splitlines()]
     assert len(recs) == 60 and all(1 <= len(rec["intake"]) <= 2 for rec in recs)
     assert [rec["exists_unique"] for rec in recs] == data["exists_unique"].tolist()
+
+
+@pytest.mark.parametrize("family,most", [("trap", 0.56), ("longpath", 0.65), ("bowtie", 0.75),
+                                         ("layered", 0.75), ("modular", 0.75)])
+def test_no_sink_rule_is_near_chance(family, most):
+    """The point of the hard families: "exists iff no inner node is a sink" (right 99%+ of the
+    time on the paper's distribution) is not much better than a coin here."""
+    b = generate(GenConfig(family=family), 600, seed=13)
+    rule = np.array([no_sink(b.network(i)) for i in range(len(b))])
+    acc = np.mean(rule == b["exists_unique"])
+    assert acc < most, f"{family}: no-sink rule right {acc:.1%}"

@@ -2,7 +2,6 @@
 closed classes, diameter, several intakes/excretions, labels, balance, determinism, the
 pipeline from `metabnet gen` to the per-family columns `metabnet eval` groups by."""
 import json
-import networkx as nx
 import numba
 import numpy as np
 import pytest
@@ -22,25 +21,7 @@ def small(family, **kw):
     return GenConfig(family=family, size="custom", n_min=lo, n_max=lo + 24, **kw)
 
 
-def no_sink(net) -> bool:
-    return bool((np.bincount(net.src, minlength=net.n + 2)[1:net.n + 1] > 0).all())
-
-
-def intake_distance(net) -> dict:
-    return nx.single_source_shortest_path_length(naive._graph(net), 0)
-
-
-def fed_closed_classes(net) -> list[set]:
-    """Strongly connected sets of inner nodes that nothing leaves and the intake reaches."""
-    g = naive._graph(net)
-    fed = nx.descendants(g, 0)
-    out = []
-    for comp in nx.strongly_connected_components(g):
-        if comp & {0, net.n + 1} or not comp <= fed:
-            continue
-        if all(w in comp for v in comp for w in g.successors(v)):
-            out.append(comp)
-    return out
+no_sink, intake_distance, fed_closed_classes = naive.no_sink, naive.intake_distances, naive.fed_closed_classes
 
 
 def test_hard_families_are_registered():
@@ -224,3 +205,11 @@ def test_no_sink_rule_is_near_chance(family, most):
     rule = np.array([no_sink(b.network(i)) for i in range(len(b))])
     acc = np.mean(rule == b["exists_unique"])
     assert acc < most, f"{family}: no-sink rule right {acc:.1%}"
+
+
+def test_closed_class_reference_is_the_bounded_rule():
+    """naive.fed_closed_classes (used above) agrees with the labels on the paper's families."""
+    for family in ("erdos", "scale_free"):
+        b = generate(GenConfig(family=family, size="custom", n_min=6, n_max=20, balance="none"), 150, seed=14)
+        for i in range(len(b)):
+            assert bool(fed_closed_classes(b.network(i))) == (not b["exists_bounded"][i]), (family, i)

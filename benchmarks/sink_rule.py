@@ -1,7 +1,10 @@
 """How far a one-line local rule gets on the qualitative task: "an equilibrium exists iff every
 inner node has an outgoing reaction" (no sink), on each shard folder given.
 
-    python benchmarks/sink_rule.py runs/erdos-S-test runs/scale_free-S ...
+    python benchmarks/sink_rule.py runs/erdos-S-test runs/scale_free-S runs/trap-S ...
+
+Prints, per folder: networks, share with an equilibrium (`exists_unique`; a constant answer
+gets max(share, 1 - share)), share without a sink, and the rule's accuracy.
 """
 import sys
 
@@ -23,5 +26,7 @@ if __name__ == "__main__":
         index = ShardIndex(path)
         b = index.read_all()
         index.close()
-        acc = np.mean(no_sink(b) == b["exists_unique"])
-        print(f"{path}: {len(b):,} networks, no-sink rule accuracy {100 * acc:.2f}%")
+        rule = no_sink(b)
+        acc = np.mean(rule == b["exists_unique"])
+        print(f"{path}: {len(b):,} networks, {100 * b['exists_unique'].mean():.1f}% with equilibrium, "
+              f"{100 * rule.mean():.1f}% without a sink, no-sink rule accuracy {100 * acc:.2f}%")

@@ -12,7 +12,9 @@ _d = GenConfig()
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory of shards (created; a rerun resumes, skipping complete shards).")
 @click.option("--count", "-n", type=click.IntRange(1), default=10_000, show_default=True, help="Networks in all.")
-@click.option("--family", type=click.Choice(list(FAMILIES)), default=_d.family, show_default=True)
+@click.option("--family", type=click.Choice(list(FAMILIES)), default=_d.family, show_default=True,
+              help="Graph family. Hard ones: trap (sink-free, closed classes), longpath (>= 20 hops), "
+                   "bowtie, layered, modular; 1-4 intake/excretion edges, balanced by construction.")
 @click.option("--size", type=click.Choice([*SIZES, "custom"]), default=_d.size, show_default=True,
               help="Size class: S 32-64, M 64-128, L 128-256 inner nodes.")
 @click.option("--n-min", type=click.IntRange(1), help="Custom inner-node range (overrides --size).")
@@ -21,6 +23,10 @@ _d = GenConfig()
 @click.option("--m-max", type=float, default=_d.m_max, show_default=True)
 @click.option("--intake", type=click.IntRange(1), default=1, show_default=True, help="Intake edges.")
 @click.option("--excretion", type=click.IntRange(1), default=1, show_default=True, help="Excretion edges.")
+@click.option("--intake-max", type=click.IntRange(1),
+              help="Draw intake..intake-max intake edges per network [default: --intake; hard families 4].")
+@click.option("--excretion-max", type=click.IntRange(1),
+              help="Draw excretion..excretion-max excretion edges per network [default: as --intake-max].")
 @click.option("--weights", type=click.Choice(list(WEIGHTS)), default=_d.weights, show_default=True)
 @click.option("--w-min", type=float, default=_d.w_min, show_default=True)
 @click.option("--w-max", type=float, default=_d.w_max, show_default=True)
@@ -32,7 +38,9 @@ _d = GenConfig()
 @click.option("--k-max", type=float, default=_d.k_max, show_default=True)
 @click.option("--balance", type=click.Choice(list(BALANCES)), default=_d.balance, show_default=True,
               help="redeem: repair a network without equilibrium with prob. --p-redeem (paper); "
-                   "drop: keep only --p-keep of them; ratio: exactly --ratio with equilibrium.")
+                   "drop: keep only --p-keep of them; ratio: exactly --ratio with equilibrium. "
+                   "Hard families build each network's class from a coin (50/50, or --ratio exactly "
+                   "under ratio), so redeem and none mean 50/50 there.")
 @click.option("--p-redeem", type=float, default=_d.p_redeem, show_default=True)
 @click.option("--p-keep", type=float, default=_d.p_keep, show_default=True)
 @click.option("--ratio", type=float, default=_d.ratio, show_default=True)

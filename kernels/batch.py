@@ -12,14 +12,14 @@ from numba import prange
 from metabnet.kernels._jit import jit, pjit
 from metabnet.kernels.equilibrium import FAILED as SOLVE_FAILED
 from metabnet.kernels.equilibrium import equilibrium
-from metabnet.kernels.graphs import random_graph
+from metabnet.kernels.graphs import LONGPATH, TRAP, hard_network, random_graph
 from metabnet.kernels.ode import CONVERGED, integrate
 from metabnet.kernels.reach import _bfs, _labels, _reach
 from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
 
 (C_FAMILY, C_N_LO, C_N_HI, C_M_LO, C_M_HI, C_N_INTAKE, C_N_EXCRETION, C_WEIGHTS, C_W_LO,
  C_W_HI, C_KINETICS, C_K_LO, C_K_HI, C_BALANCE, C_P_REDEEM, C_P_KEEP, C_RATIO, C_METHOD,
- C_INTAKE_SCALE, C_SIZE) = range(20)
+ C_INTAKE_SCALE, C_N_INTAKE_HI, C_N_EXCRETION_HI, C_SIZE) = range(22)
 W_UNWEIGHTED, W_INTEGER, W_LOG_UNIFORM = 0, 1, 2
 B_NONE, B_REDEEM, B_DROP, B_RATIO = 0, 1, 2, 3
 M_DIRECT, M_ODE = 0, 1
@@ -43,9 +43,12 @@ def rate_dtype(cfg):
 
 def capacity(cfg):
     """Edge slots per network: intake + inner (at most ceil(m_hi n) or a full ring) +
-    redemption edges (at most 2 n) + excretion."""
+    redemption edges (at most 2 n) + excretion; the hard families' structural edges (spanning
+    parents, cycles, sink fixes, repairs) take at most 2 n more."""
     n_hi = int(cfg[C_N_HI])
-    return int(cfg[C_N_INTAKE] + cfg[C_N_EXCRETION] + np.ceil(cfg[C_M_HI] * n_hi) + 3 * n_hi + 4)
+    extra = 2 * n_hi if cfg[C_FAMILY] >= TRAP else 0
+    return int(cfg[C_N_INTAKE_HI] + cfg[C_N_EXCRETION_HI] + np.ceil(cfg[C_M_HI] * n_hi) + 3 * n_hi + 4
+               + extra)
 
 
 @jit(inline="always")
@@ -105,11 +108,41 @@ def _redeem(state, cfg, n, m, n_exc, src, dst, rate, km, to_exc, cap):
 
 
 @jit
+def _ends_count(state, lo, hi, n):
+    """How many intake (excretion) edges: lo..hi, at most n; no draw when lo == hi."""
+    k = np.int64(lo) if hi <= lo else randint(state, np.int64(lo), np.int64(hi))
+    return min(k, n)
+
+
+@jit
+def _hard(state, cfg, n, m_target, positive, src, dst, cap, mark, scratch_i, ends, to_exc, from_in):
+    """A hard-family network (kernels.graphs.hard_network) with intake edges first and
+    excretion edges last; returns (m, n_in, n_ex, repair edges)."""
+    ptr, adj, queue, idx, perm, raw_src, raw_dst, rank = scratch_i
+    fam = np.int64(cfg[C_FAMILY])
+    keep = 19 if fam == LONGPATH else 2  # nodes beyond the ends: 19 stages, or a trap of 2
+    n_in = min(_ends_count(state, cfg[C_N_INTAKE], cfg[C_N_INTAKE_HI], n), n - keep)
+    n_ex = min(_ends_count(state, cfg[C_N_EXCRETION], cfg[C_N_EXCRETION_HI], n), n - keep)
+    ins, exs = ends[0], ends[1]
+    mi, repairs = hard_network(fam, n, m_target, n_in, n_ex, positive, state, src[n_in:cap - n_ex],
+                               dst[n_in:cap - n_ex], mark, raw_src, raw_dst, ins, exs, rank, perm,
+                               to_exc, from_in, queue)
+    for j in range(n_in):
+        src[j], dst[j] = 0, ins[j]
+    m = n_in + mi
+    for j in range(n_ex):
+        src[m], dst[m] = exs[j], n + 1
+        m += 1
+    return m, n_in, n_ex, repairs
+
+
+@jit
 def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
-                 mark, A, work, to_exc, from_in):
+                 mark, A, work, to_exc, from_in, ends):
     """Generate and label network `gi`; returns (n, m, unique, bounded, residual,
     redeemed edges, iterations, attempts, flags)."""
-    ptr, adj, queue, idx, perm, raw_src, raw_dst = scratch_i
+    ptr, adj, queue, idx, perm, raw_src, raw_dst, rank = scratch_i
+    fam = np.int64(cfg[C_FAMILY])
     b, x0, f, gross = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
     cap = src.shape[0]
     state[0] = stream_seed(seed, shard, gi)
@@ -120,18 +153,26 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
     for attempt in range(1, MAX_ATTEMPTS + 1):
         n = randint(state, np.int64(cfg[C_N_LO]), np.int64(cfg[C_N_HI]))
         m_target = np.int64(np.round((cfg[C_M_LO] + uniform(state) * (cfg[C_M_HI] - cfg[C_M_LO])) * n))
-        n_in = min(np.int64(cfg[C_N_INTAKE]), n)
-        n_ex = min(np.int64(cfg[C_N_EXCRETION]), n)
-        _pick_distinct(state, n, n_in, perm)
-        for j in range(n_in):
-            src[j], dst[j] = 0, perm[j]
-        mi = random_graph(np.int64(cfg[C_FAMILY]), n, m_target, state, src[n_in:cap - n_ex],
-                          dst[n_in:cap - n_ex], mark, raw_src, raw_dst)
-        _pick_distinct(state, n, n_ex, perm)
-        m = n_in + mi
-        for j in range(n_ex):
-            src[m], dst[m] = perm[j], n + 1
-            m += 1
+        redeemed = 0
+        if fam >= TRAP:
+            # a hard family's class is a coin (the exact share in ratio mode), built in, not
+            # redeemed; `redeemed` counts the construction's repair edges
+            positive = target == 1 if balance == B_RATIO else uniform(state) < 0.5
+            m, n_in, n_ex, redeemed = _hard(state, cfg, n, m_target, positive, src, dst, cap, mark,
+                                            scratch_i, ends, to_exc, from_in)
+        else:
+            n_in = _ends_count(state, cfg[C_N_INTAKE], cfg[C_N_INTAKE_HI], n)
+            n_ex = _ends_count(state, cfg[C_N_EXCRETION], cfg[C_N_EXCRETION_HI], n)
+            _pick_distinct(state, n, n_in, perm)
+            for j in range(n_in):
+                src[j], dst[j] = 0, perm[j]
+            mi = random_graph(fam, n, m_target, state, src[n_in:cap - n_ex],
+                              dst[n_in:cap - n_ex], mark, raw_src, raw_dst)
+            _pick_distinct(state, n, n_ex, perm)
+            m = n_in + mi
+            for j in range(n_ex):
+                src[m], dst[m] = perm[j], n + 1
+                m += 1
         for e in range(m):
             rate[e] = _rate(state, cfg)
             if src[e] == 0 and cfg[C_INTAKE_SCALE] != 1.0:
@@ -139,8 +180,7 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             km[e] = _km(state, cfg, src[e] == 0)
         _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
         unique, bounded = _labels(n, to_exc, from_in)
-        redeemed = 0
-        if not unique and ((balance == B_REDEEM and uniform(state) < cfg[C_P_REDEEM])
+        if fam < TRAP and not unique and ((balance == B_REDEEM and uniform(state) < cfg[C_P_REDEEM])
                            or (balance == B_RATIO and target == 1)):
             while not unique:
                 m_new = _redeem(state, cfg, n, m, n_ex, src, dst, rate, km, to_exc, cap)
@@ -193,7 +233,8 @@ def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate,
         raw_cap = 8 * n_max + cap + 16
         scratch_i = (np.empty(n_max + 3, np.int64), np.empty(cap, np.int32), np.empty(n_max + 2, np.int64),
                      np.empty(n_max + 2, np.int64), np.empty(n_max, np.int64),
-                     np.empty(raw_cap, np.int64), np.empty(raw_cap, np.int64))
+                     np.empty(raw_cap, np.int64), np.empty(raw_cap, np.int64), np.empty(n_max + 2, np.int64))
+        ends = np.empty((2, n_max), np.int64)  # hard families: intake targets, excretion sources
         scratch_f = np.empty((4, n_max))
         mark = np.zeros(n_max * n_max, np.bool_)
         A = np.empty((n_max, n_max))
@@ -208,7 +249,7 @@ def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate,
         for i in range(c * CHUNK, min(count, (c + 1) * CHUNK)):
             n, m, unique, bounded, res, redeemed, it, attempts, flags = _one_network(
                 start + i, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
-                mark, A, work, to_exc, from_in)
+                mark, A, work, to_exc, from_in, ends)
             out_n[i], out_m[i] = n, m
             out_src[i, :m] = src[:m]
             out_dst[i, :m] = dst[:m]

@@ -20,6 +20,8 @@ class Family:
     name: str
     code: int  # kernels.graphs family code
     about: str
+    hard: bool = False  # built whole by kernels.graphs.hard_network, 1-4 intakes/excretions by default
+    min_nodes: int = 1  # smallest network the construction supports
 
 
 FAMILIES = {f.name: f for f in (
@@ -29,7 +31,25 @@ FAMILIES = {f.name: f for f in (
            "Watts-Strogatz ring of degree ~2m/n, rewiring p ~ U[0,1], random edge directions"),
     Family("scale_free", graphs.SCALE_FREE,
            "directed scale-free growth (alpha .41, beta .54, gamma .05), loops dropped, parallels merged"),
+    Family("trap", graphs.TRAP,
+           "sink-free; by a coin, half carry a closed strongly connected set (2..n/3 nodes) that the "
+           "intake reaches and nothing leaves, half the same with one exit, repaired to reach excretion",
+           hard=True, min_nodes=4),
+    Family("longpath", graphs.LONGPATH,
+           "chains, ladders, cycles of cycles: >= 20 stages, forward edges advance one stage, so some "
+           "node lies >= 20 hops from the intake; redemption keeps that rule",
+           hard=True, min_nodes=20),
+    Family("bowtie", graphs.BOWTIE,
+           "fan-in DAG from the intakes, strongly connected core, fan-out DAG to the excretions",
+           hard=True, min_nodes=4),
+    Family("layered", graphs.LAYERED,
+           "4-12 layers, edges mostly one layer on, some skipping, some feeding back",
+           hard=True, min_nodes=4),
+    Family("modular", graphs.MODULAR,
+           "2-8 dense modules, each around a cycle, joined by a chain of single links plus ~5% random links",
+           hard=True, min_nodes=4),
 )}
+HARD_ENDS = 4  # hard families: 1..4 intake and excretion edges unless --intake-max/--excretion-max
 SIZES = {"S": (32, 64), "M": (64, 128), "L": (128, 256)}  # inner nodes, both ends included
 WEIGHTS = {"unweighted": kb.W_UNWEIGHTED, "integer": kb.W_INTEGER, "log-uniform": kb.W_LOG_UNIFORM}
 BALANCES = {"none": kb.B_NONE, "redeem": kb.B_REDEEM, "drop": kb.B_DROP, "ratio": kb.B_RATIO}
@@ -47,6 +67,8 @@ class GenConfig:
     m_max: float = 4.0
     intake: int = 1  # intake edges, to distinct random inner nodes
     excretion: int = 1  # excretion edges, from distinct random inner nodes
+    intake_max: int | None = None  # draw intake..intake_max per network (None: intake; hard families 4)
+    excretion_max: int | None = None  # likewise for excretion edges
     weights: str = "integer"  # unweighted (all 1) | integer (w_min..w_max) | log-uniform
     w_min: float = 1.0
     w_max: float = 99.0
@@ -68,6 +90,11 @@ class GenConfig:
             (1 <= lo <= hi <= 65_000, f"bad node range {lo}..{hi}"),
             (0 < self.m_min <= self.m_max, f"bad edge factor range {self.m_min}..{self.m_max}"),
             (self.intake >= 1 and self.excretion >= 1, "need at least one intake and one excretion edge"),
+            (self.intake_range[0] <= self.intake_range[1] and self.excretion_range[0] <= self.excretion_range[1],
+             "intake/excretion maximum below the minimum"),
+            (self.family not in FAMILIES or lo >= FAMILIES[self.family].min_nodes,
+             f"family {self.family} needs networks of at least "
+             f"{FAMILIES[self.family].min_nodes if self.family in FAMILIES else 0} inner nodes"),
             (self.weights in WEIGHTS, f"unknown weights {self.weights!r} ({', '.join(WEIGHTS)})"),
             (0 < self.w_min <= self.w_max, f"bad weight range {self.w_min}..{self.w_max}"),
             (self.intake_scale > 0, "intake scale must be positive"),
@@ -87,6 +114,20 @@ class GenConfig:
         lo, hi = SIZES.get(self.size, (1, 1))
         return (self.n_min if self.n_min is not None else lo, self.n_max if self.n_max is not None else hi)
 
+    def _ends(self, lo: int, hi: int | None) -> tuple[int, int]:
+        if hi is not None:
+            return lo, hi
+        return (lo, max(lo, HARD_ENDS)) if self.family in FAMILIES and FAMILIES[self.family].hard else (lo, lo)
+
+    @property
+    def intake_range(self) -> tuple[int, int]:
+        """Intake edges per network, both ends included."""
+        return self._ends(self.intake, self.intake_max)
+
+    @property
+    def excretion_range(self) -> tuple[int, int]:
+        return self._ends(self.excretion, self.excretion_max)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
@@ -103,7 +144,8 @@ class GenConfig:
         c[kb.C_FAMILY] = FAMILIES[self.family].code
         c[kb.C_N_LO], c[kb.C_N_HI] = lo, hi
         c[kb.C_M_LO], c[kb.C_M_HI] = self.m_min, self.m_max
-        c[kb.C_N_INTAKE], c[kb.C_N_EXCRETION] = self.intake, self.excretion
+        c[kb.C_N_INTAKE], c[kb.C_N_INTAKE_HI] = self.intake_range
+        c[kb.C_N_EXCRETION], c[kb.C_N_EXCRETION_HI] = self.excretion_range
         c[kb.C_WEIGHTS], c[kb.C_W_LO], c[kb.C_W_HI] = WEIGHTS[self.weights], self.w_min, self.w_max
         c[kb.C_KINETICS], c[kb.C_K_LO], c[kb.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
         c[kb.C_BALANCE], c[kb.C_P_REDEEM], c[kb.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep

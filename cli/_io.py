@@ -3,6 +3,8 @@ import sys
 
 import click
 
+from metabnet.fileio import failed_files
+
 
 def report_failures(failures):
     """One line per error on stderr (FormatErrors or text); a count of the files they name
@@ -10,6 +12,5 @@ def report_failures(failures):
     for msg in failures:
         click.echo(f"error: {msg}", err=True)
     if failures:
-        files = {getattr(e, "path", str(e)) for e in failures}
-        click.echo(f"{len(files)} file(s) failed", err=True)
+        click.echo(f"{failed_files(failures)} file(s) failed", err=True)
         sys.exit(1)

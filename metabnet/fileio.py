@@ -25,6 +25,11 @@ class FormatError(ValueError):
         return type(self), (self.path, self.problem, self.line)
 
 
+def failed_files(errors) -> int:
+    """How many files the errors name (a JSON lines file may give several FormatErrors)."""
+    return len({getattr(e, "path", str(e)) for e in errors})
+
+
 def display_path(path) -> str:
     """`path` as printable text: bytes of a file name that are not UTF-8 (which Python keeps
     as lone surrogates) are shown as \\x escapes, so that messages and CSV cells encode."""

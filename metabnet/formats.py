@@ -87,7 +87,7 @@ def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
                     and not is_manifest(f)):
                 found.add(f)
-    return sorted(f for f in found if f.resolve() not in skip)
+    return sorted(f for f in found if not skip or f.resolve() not in skip)
 
 
 def is_manifest(path) -> bool:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metabnet.archs import ARCHS
-from metabnet.fileio import FormatError
+from metabnet.fileio import FormatError, failed_files
 from metabnet.formats import read_networks
 from metabnet.generate import GenConfig
 from metabnet.kernels.kinetics import balance
@@ -362,11 +362,6 @@ class Tally:
         if s.refine and not self.iterations:
             lines.append(f"{'refine':<{W}}no model x to start from (existence-only model or none predicted)")
         return "\n".join(lines)
-
-
-def failed_files(failures) -> int:
-    """The number of files among errors (a JSON lines file may give several)."""
-    return len({getattr(e, "path", str(e)) for e in failures})
 
 
 def _reason_kind(reason: str) -> str:

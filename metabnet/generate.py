@@ -37,16 +37,19 @@ FAMILIES = {f.name: f for f in (
            hard=True, min_nodes=4),
     Family("longpath", graphs.LONGPATH,
            "chains, ladders, cycles of cycles: >= 20 stages, forward edges advance one stage, so some "
-           "node lies >= 20 hops from the intake; redemption keeps that rule",
+           "node lies >= 20 hops from the intake; by a coin, a closed block of stages out there, or "
+           "the same with one exit, repaired (keeping the rule) to reach excretion",
            hard=True, min_nodes=20),
     Family("bowtie", graphs.BOWTIE,
-           "fan-in DAG from the intakes, strongly connected core, fan-out DAG to the excretions",
+           "fan-in DAG from the intakes, strongly connected core, fan-out DAG to the excretions; by a "
+           "coin, repaired to reach excretion or given a closed dead end (1 in 4: a sink)",
            hard=True, min_nodes=4),
     Family("layered", graphs.LAYERED,
-           "4-12 layers, edges mostly one layer on, some skipping, some feeding back",
+           "4-12 layers, edges mostly one layer on, some skipping, some feeding back; classes as bowtie",
            hard=True, min_nodes=4),
     Family("modular", graphs.MODULAR,
-           "2-8 dense modules, each around a cycle, joined by a chain of single links plus ~5% random links",
+           "2-8 dense modules, each around a cycle, joined by a chain of single links plus ~5% random "
+           "links; classes as bowtie",
            hard=True, min_nodes=4),
 )}
 HARD_ENDS = 4  # hard families: 1..4 intake and excretion edges unless --intake-max/--excretion-max

@@ -287,21 +287,31 @@ class FluxStep(nn.Module):
         self.ln = nn.LayerNorm(2 * C)
         self.mlp = nn.Sequential(nn.Linear(2 * C, 2 * C), nn.GELU(), nn.Linear(2 * C, C))
         self.mlp[2].zero_init = True  # the step starts as pure diffusion (init_weights keeps it 0)
+        keep = torch.ones(C)
+        keep[0] = keep[-1] = 0.0  # the MLP never writes the two pure channels (FluxModel doc)
+        self.register_buffer("keep", keep, persistent=False)
 
     def forward(self, h, g):
         """h (N, C) node states of the whole batch; g: the flattened graph of `FluxModel.graph`."""
         half = h.shape[1] // 2
         fwd = torch.zeros_like(h[:, :half]).index_add_(0, g["dst_all"], g["p_all"] * h[g["src_all"], :half])
-        bwd = torch.zeros_like(h[:, half:]).index_add_(0, g["src"], g["p"] * h[g["dst"], half:])
+        bwd = torch.zeros_like(h[:, half:]).index_add_(0, g["bsrc"], g["bp"] * h[g["bdst"], half:])
         msg = self.succ(h)[g["dst"]]  # (E, C)
         best = torch.full_like(h, -1e4).scatter_reduce_(0, g["src"][:, None].expand_as(msg), msg, "amax")
         best = torch.where(best > -1e3, best, torch.zeros_like(best))  # nodes without successors: 0
         h = torch.cat([0.5 * (h[:, :half] + fwd), 0.5 * (h[:, half:] + bwd)], -1)
-        return h + self.mlp(self.ln(torch.cat([h, best], -1)))
+        return h + self.mlp(self.ln(torch.cat([h, best], -1))) * self.keep
 
 
 class FluxModel(nn.Module):
     """Existence and concentrations computed by iterating one `FluxStep`.
+
+    Two channels are pure diffusion, never written by the MLP: channel 0 starts as a unit mass
+    on every node and flows forward (its ratios converge to the renewal chain's stationary
+    mass pi); the last starts as 1 at the excretion, which keeps it (absorbing), and
+    averages backward (a node's value is its chance of reaching the excretion within the
+    iterations so far: exactly 0 for a node that cannot).  The heads read their logarithms
+    beside the learned channels.
 
     Why: the throughflow f_v = x_v * d_v (d_v: total outflow rate of v) solves
     f = phi + P^T f.  Its Neumann series needs thousands of steps on the paper's networks
@@ -325,12 +335,8 @@ class FluxModel(nn.Module):
         C = c.d_model
         self.embed = nn.Linear(NODE_FEATURES, C)
         self.step = FluxStep(c)
-        self.mass = nn.Linear(C // 2, 1, bias=False)  # the stationary mass pi_v, read from the mass channels
-        self.mass.keep_init = True  # starts as channel 0, which starts as a unit mass on every node
-        with torch.no_grad():
-            self.mass.weight.zero_()[0, 0] = 1.0
         self.ln = nn.LayerNorm(2 * C)
-        self.head = nn.Sequential(nn.Linear(2 * C, 2 * C), nn.GELU(), nn.Linear(2 * C, 3))  # log x correction, reached, ok
+        self.head = nn.Sequential(nn.Linear(2 * C + 2, 2 * C), nn.GELU(), nn.Linear(2 * C, 3))  # log x correction, reached, ok
 
     def iterations(self, n):
         """Iterations for a network of n inner nodes (int or tensor)."""
@@ -366,6 +372,8 @@ class FluxModel(nn.Module):
         renew_src, renew_dst = n + 1 + off[:, 0], off[:, 0]  # excretion -> intake, P = 1
         g["src_all"], g["dst_all"] = torch.cat([g["src"], renew_src]), torch.cat([g["dst"], renew_dst])
         g["p_all"] = torch.cat([g["p"], torch.ones(B, 1, device=n.device)])
+        g["bsrc"], g["bdst"] = torch.cat([g["src"], renew_src]), torch.cat([g["dst"], renew_src])  # excretion absorbs
+        g["bp"] = g["p_all"]
         return feats, valid, inner, log_out, g
 
     def forward(self, batch):
@@ -376,17 +384,20 @@ class FluxModel(nn.Module):
         C = self.config.d_model
         w = valid.reshape(B * T, 1).float()
         count = valid.sum(1).view(B, 1, 1).float()
-        h = self.embed(feats)
-        h = torch.cat([torch.ones_like(h[..., :1]), h[..., 1:]], -1).reshape(B * T, C) * w  # unit mass in channel 0
+        h = self.embed(feats)  # pure channels: a unit mass on every node, and 1 at the excretion only
+        h = torch.cat([torch.ones_like(h[..., :1]), h[..., 1:-1], feats[..., 5:6]], -1).reshape(B * T, C) * w
         own = self.iterations(batch["n"])  # (B,): each network stops after its own count,
         for it in range(int(own.max())):  # so its answer does not depend on the batch
             new = self.step(h, g).view(B, T, C) * valid[..., None]
             new = new / (new.square().sum(1, keepdim=True) / count).add(1e-12).sqrt()  # RMS over its nodes
             h = torch.where((it < own)[:, None, None], new, h.view(B, T, C)).view(B * T, C)
         h = h.view(B, T, C).float()
-        pi = self.mass(h[..., :C // 2])[..., 0].abs() + 1e-30  # (B, T)
-        o = self.head(self.ln(torch.cat([h, h[:, :1].expand(B, T, C)], -1))).float()  # with the intake's state
-        ln_x = pi.log() - pi[:, :1].log() + log_out[:, :1] - log_out  # ln(Phi pi_v / (pi_0 d_v))
+        ln_pi = (h[..., 0].abs() + 1e-30).log()  # (B, T)
+        ln_pi = ln_pi - ln_pi[:, :1]  # relative to the intake
+        ln_reach = (h[..., -1].abs() + 1e-30).log()  # excretion potential: 0 exactly where excretion is out of reach
+        logs = torch.stack([ln_pi.clamp(-60, 60) / 10, ln_reach.clamp(-69, 10) / 10], -1)
+        o = self.head(torch.cat([self.ln(torch.cat([h, h[:, :1].expand(B, T, C)], -1)), logs], -1)).float()
+        ln_x = ln_pi + log_out[:, :1] - log_out  # ln(Phi pi_v / (pi_0 d_v))
         out = {"logit": o[..., 2].masked_fill(~inner, 1e4).amin(1),  # every inner node must be "ok"
                "log_x": ln_x / math.log(10) + o[..., 0], "reached": o[..., 1]}
         if "exists" in batch:

@@ -6,6 +6,10 @@
 #           torchrun/NCCL path on 1 GPU
 #   quali   graph model, qualitative task, S erdos, then eval in and out of distribution
 #   quanti  graph model, quantitative task, then eval
+#   flux    the flux model (issue 11) streamed from the generator - the paper's four families
+#           and the hard ones except longpath, bowtie and layered (kept unseen), S and M, linear -
+#           then eval; rerun the stage to continue the run (--resume) for another chunk
+#   s2s     the paper's seq2seq on the same stream and budget, for the same table
 # RESULTS (default WORKDIR/results) receives the small files worth keeping.
 set -uo pipefail
 STAGE=$1; W=${2:-runs}; R=${3:-$W/results}
@@ -23,23 +27,33 @@ case $STAGE in
 smoke)
   timeout 300 python3 benchmarks/train_throughput.py --compile --steps 20 --warmup 5 --json "$R/throughput.json"
   gen erdos-S-small --count 50000 --seed 0
-  timeout 120 metabnet train "$W/erdos-S-small" --out "$W/smoke-graph" -q --max-steps 200 --batch-size 256 \
+  timeout 120 metabnet train "$W/erdos-S-small" --out "$W/smoke-graph" --arch graph -q --max-steps 200 --batch-size 256 \
     --eval-every 100 --log-every 20 --task quanti && cp "$W/smoke-graph/metrics.jsonl" "$R/smoke-graph.metrics.jsonl"
-  timeout 120 torchrun --nproc_per_node 1 -m metabnet train "$W/erdos-S-small" --out "$W/smoke-ddp" -q \
+  timeout 120 torchrun --nproc_per_node 1 -m metabnet train "$W/erdos-S-small" --out "$W/smoke-ddp" --arch graph -q \
     --max-steps 60 --batch-size 256 --eval-every 30 --log-every 10 && echo "torchrun/NCCL: ok"
   timeout 120 metabnet train "$W/erdos-S-small" --out "$W/smoke-s2s" --arch seq2seq -q --max-steps 60 \
     --batch-size 64 --eval-every 30 --log-every 10 --val-size 256 && echo "seq2seq compiled: ok"
   ;;
 quali)
   gen erdos-S --count 2000000 --seed 0; testsets 5000
-  timeout 330 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quali" -q --task quali --batch-size 256 \
+  timeout 330 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quali" --arch graph -q --task quali --batch-size 256 \
     --lr 5e-4 --warmup 300 --max-steps 6000 --eval-every 1000 --log-every 50
   metabnet eval "$W/gpu-graph-quali/model.pt" $TEST --out "$W/gpu-graph-quali/eval.json"; keep gpu-graph-quali
   ;;
 quanti)
   gen erdos-S --count 2000000 --seed 0; testsets 5000
-  timeout 420 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quanti" -q --task quanti --batch-size 256 \
+  timeout 420 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quanti" --arch graph -q --task quanti --batch-size 256 \
     --lr 5e-4 --warmup 300 --max-steps ${STEPS:-8000} --eval-every 1000 --log-every 50
   metabnet eval "$W/gpu-graph-quanti/model.pt" $TEST --out "$W/gpu-graph-quanti/eval.json"; keep gpu-graph-quanti
+  ;;
+flux|s2s)
+  testsets 5000
+  MIX="--families erdos,erdos_gnm,small_world,scale_free,trap,modular --sizes S,M --task quanti
+       --max-steps ${STEPS:-40000} --lr 5e-4 --warmup 500 --eval-every 2000 --ckpt-every 1000 --log-every 100 --resume"
+  if [ "$STAGE" = flux ]; then NAME=gpu-flux; ARGS="--batch-size 512 --width 64"
+  else NAME=gpu-s2s; ARGS="--arch seq2seq --batch-size 128 --width 256 --layers 2 --dec-layers 6"; fi
+  timeout ${BUDGET:-420} metabnet train --out "$W/$NAME" -q $MIX $ARGS
+  metabnet eval "$W/$NAME/model.pt" $TEST --out "$W/$NAME/eval.json"; keep $NAME
+  python3 benchmarks/sink_rule.py $TEST > "$R/sink_rule.txt"
   ;;
 esac

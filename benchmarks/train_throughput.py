@@ -17,9 +17,9 @@ import time
 import numpy as np
 import torch
 
-from metabnet.generate import GenConfig, generate
+from metabnet.archs import ARCHS
 from metabnet.batch import take
-from metabnet.loader import model_arrays
+from metabnet.generate import GenConfig, generate
 from metabnet.model import ModelConfig, build, count_params, flops_per_example, init_weights
 from metabnet.predict import to_device
 
@@ -36,6 +36,7 @@ def peak_flops(device) -> float | None:
 def configs(args):
     paper = dict(d_model=256, n_heads=8)
     return {
+        "flux quanti (width 64)": ModelConfig(arch="flux", task="quanti", d_model=64),
         "graph quali (6 layers, width 256)": ModelConfig(arch="graph", task="quali", n_enc=6, **paper),
         "graph quanti (6 layers, width 256)": ModelConfig(arch="graph", task="quanti", n_enc=6, **paper),
         "seq2seq quali (paper: 2+6 layers, width 256)": ModelConfig(arch="seq2seq", task="quali", n_enc=2, n_dec=6, **paper),
@@ -54,9 +55,10 @@ def bench_model(mc: ModelConfig, data, args) -> dict:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda"))
     run = torch.compile(model) if args.compile else model
     B = args.batch_size
-    batches = [to_device(model_arrays(take(data, np.arange(k, k + B)), mc.arch, mc.task), device)
+    arch = ARCHS[mc.arch]
+    batches = [to_device(arch.arrays(take(data, np.arange(k, k + B)), mc.task), device)
                for k in range(0, B * (args.warmup + args.steps), B)]
-    tokens = np.mean([b["T"] if mc.arch == "graph" else b["src"].shape[1] + b["tgt"].shape[1] for b in batches])
+    tokens = np.mean([arch.positions(b) for b in batches])
 
     def step(b):
         with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
@@ -83,10 +85,10 @@ def bench_model(mc: ModelConfig, data, args) -> dict:
 
 def bench_data(data, arch, task, B=256, reps=20) -> float:
     parts = [take(data, np.arange(k, k + B)) for k in range(0, B * reps, B)]
-    model_arrays(parts[0], arch, task)  # compile the tokenizer
+    ARCHS[arch].arrays(parts[0], task)  # compile the tokenizer
     t0 = time.perf_counter()
     for p in parts:
-        model_arrays(p, arch, task)
+        ARCHS[arch].arrays(p, task)
     return round(B * reps / (time.perf_counter() - t0), 1)
 
 

@@ -437,7 +437,8 @@ def flops_per_example(model: nn.Module, tokens: int) -> float:
     c = model.config
     params = count_params(model)
     if isinstance(model, FluxModel):
-        return 6 * params * tokens * model.iterations(tokens - 2)
+        step = count_params(model.step)
+        return 6 * tokens * (step * model.iterations(tokens - 2) + params - step)
     layers = c.n_enc + (c.n_dec if isinstance(model, Seq2Seq) else 0)
     return 6 * params * tokens + 12 * layers * c.d_model * tokens * tokens
 

@@ -1,5 +1,6 @@
 """HDF5 shards: every field round-trips, a killed run resumes, Dask tasks give the same bytes."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
         run(plan, progress=False)
     monkeypatch.setattr(dataset, "generate", real)
     done = sorted(p.name for p in plan.out.iterdir())
-    assert done == ["metabnet.json", "shard-00000.h5"], done  # no half shard under a final name
+    assert done == [dataset.LOCK, "metabnet.json", "shard-00000.h5"], done  # no half shard under a final name
     (plan.out / "shard-00001.h5.tmp").write_bytes(b"partial garbage from a SIGKILL")
     summary = run(plan, progress=False)
     assert summary["skipped_shards"] == 1 and summary["written_shards"] == 2
@@ -94,6 +95,39 @@ def test_other_run_in_same_directory_is_refused(tmp_path):
     with pytest.raises(ValueError, match="another run"):
         run(Plan(tmp_path, GenConfig(family="small_world"), count=10), progress=False)
     assert json.loads((tmp_path / "metabnet.json").read_text())["config"]["family"] == "erdos"
+
+
+def test_second_gen_into_a_locked_folder_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from metabnet.cli.main import main
+
+    with dataset._locked(tmp_path / "out"):  # as a running `gen` holds it
+        r = CliRunner().invoke(main, ["gen", "--out", str(tmp_path / "out"), "--count", "5", "-q"])
+    assert r.exit_code == 1, r.output
+    assert r.output.strip() == f"Error: {tmp_path / 'out'} is in use by another metabnet gen (pid {os.getpid()})"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [dataset.LOCK]  # nothing touched
+    r = CliRunner().invoke(main, ["gen", "--out", str(tmp_path / "out"), "--count", "5", "-q"])
+    assert r.exit_code == 0, r.output  # released
+
+
+def test_deleted_or_truncated_manifest(tmp_path):
+    cfg = GenConfig(size="custom", n_min=5, n_max=9)
+    run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)
+    manifest = tmp_path / dataset.MANIFEST
+    text = manifest.read_text()
+    manifest.unlink()
+    with pytest.raises(ValueError, match=r"shard-00000.h5: a shard of another run \(seed 1 \(this run: 2\)\)"):
+        run(Plan(tmp_path, cfg, count=30, seed=2, shard_size=20), progress=False)
+    with pytest.raises(ValueError, match=r"config differs in n_max"):
+        run(Plan(tmp_path, GenConfig(size="custom", n_min=5, n_max=10), count=30, seed=1, shard_size=20),
+            progress=False)
+    again = run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)  # the same run: resumes
+    assert again["skipped_shards"] == 2 and manifest.read_text() == text
+    manifest.write_text(text[:len(text) // 2])
+    with pytest.raises(ValueError) as e:
+        run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)
+    assert str(e.value).startswith(f"{manifest}: unreadable manifest")
 
 
 def test_dask_local_cluster_gives_the_same_shards(tmp_path):

@@ -21,7 +21,7 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     from tqdm.auto import tqdm
 
     from metabnet.evaluate import evaluate, load_data
-    from metabnet.formats import FormatError
+    from metabnet.formats import FormatError, write_text
     from metabnet.metrics import format_table
     from metabnet.predict import load_model, resolve_device
 
@@ -38,7 +38,7 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
     if rep["unreadable"]:
         click.echo(f"{rep['unreadable']} network(s) the {rep['model']['arch']} model cannot read were left out")
     if out:
-        out.write_text(json.dumps(rep, indent=2) + "\n")
+        write_text(out, json.dumps(rep, indent=2) + "\n")  # through a temporary name
     for e in errors:
         click.echo(f"error: {e}", err=True)
     if errors:

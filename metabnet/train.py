@@ -261,6 +261,9 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
 
     def do_validate():
         nonlocal last_val, replot
+        if state.get("validated_at") == state["step"]:  # an epoch's end at --eval-every: once
+            return
+        state["validated_at"] = state["step"]  # (in the checkpoint: also once across a resume)
         if rank == 0 and val is not None:
             last_val = validate(model, val, tc, device, weighted)
             emit({"split": "val", "step": state["step"], "epoch": state["epoch"],

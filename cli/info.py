@@ -25,8 +25,8 @@ def info(shard, as_json):
         click.echo(json.dumps({"attrs": attrs, "datasets": datasets, "stats": stats}, indent=2))
         return
     click.echo(f"{shard}: {attrs['magic']} format {attrs['format_version']}, {attrs['count']:,} networks "
-               f"(seed {attrs['seed']}, shard {attrs['shard']}, {attrs['created_by']})")
+               f"(seed {attrs['seed']}, shard {attrs['shard']}, {attrs.get('created_by', 'maker unknown')})")
     click.echo("config: " + ", ".join(f"{k}={v}" for k, v in attrs["config"].items()))
     click.echo("datasets: " + ", ".join(f"{k} {v}" for k, v in datasets.items()))
     click.echo("stats: " + json.dumps(stats))
-    click.echo("labels: " + attrs["label_rules"])
+    click.echo("labels: " + str(attrs.get("label_rules", "(not stated)")))

@@ -88,8 +88,11 @@ def train(data, out, families, sizes, kinetics, weights, arch, task, max_steps, 
                      seed=seed, device=device, compile=compile_)
     try:
         last = run(tc, mc, resume=resume, progress=not quiet)
-    except FileExistsError as e:
-        raise click.ClickException(str(e))
+    except (FileExistsError, ValueError) as e:  # a run already there, no shards, bad settings or checkpoint
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: continue from {out / 'checkpoint.pt'} with --resume", err=True)
+        raise SystemExit(130) from None
     if last:
         shown = {k: v for k, v in last.items() if k.startswith(("accuracy", "within_0.05"))}
         click.echo(f"validation: {shown}  ->  {out / 'model.pt'}")

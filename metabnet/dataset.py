@@ -1,10 +1,13 @@
 """A directory of shards: plan, generate (locally or as Dask tasks), resume, summarise."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +15,10 @@ import numpy as np
 from metabnet.batch import Batch
 from metabnet.generate import GenConfig, generate
 from metabnet.progress import progress_bar
-from metabnet.shard import ShardWriter, is_complete, open_shard, shard_stats
+from metabnet.shard import ShardError, ShardWriter, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"
+LOCK = ".metabnet.lock"  # held (fcntl.flock) by the gen writing into the folder
 SUMMARY_KEYS = ("n", "edge_ptr", "exists_unique", "exists_bounded", "residual", "redeemed", "flags")
 
 
@@ -64,23 +68,89 @@ def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) 
     return str(plan.path(shard))
 
 
-def _check_manifest(plan: Plan):
-    plan.out.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def _locked(out: Path):
+    """Hold an exclusive lock on the folder `out` (created) for a run: a second `gen` into
+    it is refused instead of overwriting the first one's temporary files.  The lock is an
+    fcntl.flock on `.metabnet.lock`, released by the system when the process dies."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise ValueError(f"{out} is in use by another metabnet gen (pid {pid})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _check_manifest(plan: Plan) -> bool:
+    """False when the folder has no manifest; refuse one that describes another run."""
     mpath = plan.out / MANIFEST
-    want = plan.manifest()
-    if mpath.exists():
+    if not mpath.exists():
+        return False
+    try:
         have = json.loads(mpath.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{mpath}: unreadable manifest ({' '.join(str(e).split())}); "
+                         "delete it and rerun to rebuild it from the shards") from None
+    if have != plan.manifest():
+        raise ValueError(f"{plan.out}: holds shards of another run ({mpath} differs); "
+                         "use a new --out directory")
+    return True
+
+
+def _write_manifest(plan: Plan):
+    mpath = plan.out / MANIFEST
+    tmp = mpath.with_name(mpath.name + ".tmp")
+    tmp.write_text(json.dumps(plan.manifest(), indent=2) + "\n")
+    os.replace(tmp, mpath)
+
+
+def _complete_shards(plan: Plan) -> set[int]:
+    """Indices of the plan's shards already whole in the folder.  A whole shard of another
+    run (its config, seed or size differ: a manifest deleted, then another --seed) is refused,
+    never kept; a file that is not a whole shard is left to be rewritten."""
+    planned = dict(plan.shards())
+    done = set()
+    for path in sorted(plan.out.glob("shard-*.h5")):
+        try:
+            index = int(path.stem.split("-", 1)[1])
+            with open_shard(path) as f:
+                a = f.attrs
+                have = (GenConfig.from_json(a["config"]), int(a["seed"]), int(a["shard"]), int(a["start"]),
+                        int(a["count"]))
+        except (ShardError, ValueError):
+            continue
+        want = (plan.config, plan.seed, index, 0, planned.get(index))
         if have != want:
-            raise ValueError(f"{plan.out}: holds shards of another run ({mpath} differs); "
-                             "use a new --out directory")
-    else:
-        mpath.write_text(json.dumps(want, indent=2) + "\n")
+            what = ", ".join(f"{k} {h} (this run: {w})" for k, h, w in zip(
+                ("config", "seed", "shard", "start", "count"), have, want) if h != w and k != "config")
+            if have[0] != want[0]:
+                diff = sorted(k for k, v in asdict(have[0]).items() if asdict(want[0])[k] != v)
+                what = ", ".join([f"config differs in {', '.join(diff)}"] + ([what] if what else []))
+            raise ValueError(f"{path}: a shard of another run ({what}); use a new --out directory")
+        done.add(index)
+    return done
 
 
 def run(plan: Plan, scheduler: str | None = None, progress: bool = True) -> dict:
-    """Write every missing shard of the plan; return the summary of the whole directory."""
-    _check_manifest(plan)
-    todo = [(s, k) for s, k in plan.shards() if not is_complete(plan.path(s), k)]
+    """Write every missing shard of the plan; return the summary of the whole directory.
+    The folder is locked for the run (a second `gen` into it is refused)."""
+    with _locked(plan.out):
+        return _run(plan, scheduler, progress)
+
+
+def _run(plan: Plan, scheduler: str | None, progress: bool) -> dict:
+    manifest = _check_manifest(plan)
+    complete = _complete_shards(plan)  # checked before a missing manifest is written anew
+    if not manifest:
+        _write_manifest(plan)
+    todo = [(s, k) for s, k in plan.shards() if s not in complete]
     skipped = len(plan.shards()) - len(todo)
     for s, _ in todo:
         plan.path(s).with_name(plan.path(s).name + ".tmp").unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from metabnet.batch import CSR_EDGE, Batch, concat, take
 from metabnet.generate import GenConfig
-from metabnet.shard import ShardError, open_shard
+from metabnet.shard import ShardError, check_batch, open_shard
 
 PER_NET = ("n", "exists_unique", "exists_bounded")
 
@@ -66,7 +66,7 @@ class ShardIndex:
         cfg = self.sources[i].config
         out["family"] = np.full(b - a, cfg.family, dtype=object)
         out["kinetics"] = np.full(b - a, cfg.kinetics, dtype=object)
-        return out
+        return check_batch(out, self.sources[i].path, cfg.kinetics, a)
 
     def read_all(self) -> Batch:
         return concat([self.read(i, 0, s.count) for i, s in enumerate(self.sources)])

@@ -1,13 +1,16 @@
 """Result records (DESIGN §5) written as they come: JSON lines, or two CSV files.
 
 Each writer is a context manager that yields ``write(record)``; every record is flushed as
-soon as it is written, so an interrupted run keeps what it wrote.  File names in records
+soon as it is written, to ``OUT.part``, renamed to ``OUT`` once every record is written: an
+interrupted or killed run leaves the .part file (whole lines, the records written so far),
+never an ``OUT`` that looks complete.  File names in records
 are printable (non-UTF-8 bytes as \\x escapes, metabnet.fileio.display_path).
 """
 from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,13 +31,22 @@ def x_csv_path(path) -> Path:
     return Path(path).with_suffix(".x.csv")
 
 
+def part_path(path) -> Path:
+    """Where a writer writes `path` until it is complete."""
+    return Path(path).with_name(Path(path).name + ".part")
+
+
+def _open(path, **kw):
+    try:
+        return open(part_path(path), "w", encoding="utf-8", **kw)
+    except OSError as e:
+        raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
+
+
 @contextmanager
 def jsonl_out(path=None):
     """Yield write(record) to `path` (or stdout), one flushed JSON line per record."""
-    try:
-        f = open(path, "w", encoding="utf-8") if path else sys.stdout
-    except OSError as e:
-        raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
+    f = _open(path) if path else sys.stdout
     try:
         def write(rec):
             f.write(json.dumps(rec, allow_nan=False) + "\n")
@@ -43,6 +55,8 @@ def jsonl_out(path=None):
     finally:
         if path:
             f.close()
+    if path:
+        os.replace(part_path(path), path)
 
 
 @contextmanager
@@ -59,11 +73,12 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
     if refine:
         xcols.append("x_model")
         vecs.append("model_x")
+    f = _open(path, newline="")
     try:
-        f = open(path, "w", newline="", encoding="utf-8")
-        fx = open(x_csv_path(path), "w", newline="", encoding="utf-8")
-    except OSError as e:
-        raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
+        fx = _open(x_csv_path(path), newline="")
+    except FormatError:
+        f.close()
+        raise
     with f, fx:
         rows, xrows = csv.writer(f), csv.writer(fx)
         rows.writerow(cols)
@@ -82,6 +97,8 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
             fx.flush()
 
         yield write
+    os.replace(part_path(x_csv_path(path)), x_csv_path(path))
+    os.replace(part_path(path), path)
 
 
 def _cell(v):

@@ -111,20 +111,117 @@ class ShardWriter:
 
 
 def open_shard(path) -> h5py.File:
-    """Open a shard for reading, checking magic and version; ShardError names the problem."""
+    """Open a shard for reading and check its structure (`check_structure`); ShardError,
+    one line naming the shard and the problem, on anything wrong."""
     path = Path(path)
     try:
         f = h5py.File(path, "r")
     except (OSError, ValueError) as e:
-        raise ShardError(f"{path}: not a readable HDF5 file ({e})") from None
-    if f.attrs.get("magic") != MAGIC:
+        raise ShardError(f"{path}: not a readable HDF5 file ({_one_line(e)})") from None
+    try:
+        check_structure(f, path)
+    except BaseException:
         f.close()
-        raise ShardError(f"{path}: not a metabnet shard (magic attribute missing)")
-    if int(f.attrs.get("format_version", -1)) != FORMAT_VERSION:
-        v = f.attrs.get("format_version")
-        f.close()
-        raise ShardError(f"{path}: shard format version {v}, this metabnet reads {FORMAT_VERSION}")
+        raise
     return f
+
+
+def _one_line(e) -> str:
+    return " ".join(str(e).split())
+
+
+def _fail(path, problem):
+    raise ShardError(f"{path}: {problem}")
+
+
+def check_structure(f: h5py.File, path) -> GenConfig:
+    """The attributes, datasets and pointers of an open shard, before any value is trusted:
+    magic and version, a config that parses, every dataset present, one-dimensional, stored in
+    this file (external storage, virtual datasets and links are refused: they would read
+    other files) and of the right length, and CSR pointers that start at 0 and never
+    decrease.  Returns the config."""
+    if f.attrs.get("magic") != MAGIC:
+        _fail(path, "not a metabnet shard (magic attribute missing)")
+    version = f.attrs.get("format_version")
+    if not (isinstance(version, (int, np.integer)) and int(version) == FORMAT_VERSION):
+        _fail(path, f"shard format version {version}, this metabnet reads {FORMAT_VERSION}")
+    try:
+        config = GenConfig.from_json(f.attrs["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        _fail(path, f"bad config attribute ({_one_line(e) or type(e).__name__})")
+    for key in ("count", "seed", "shard", "start"):
+        v = f.attrs.get(key)
+        if not (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0):
+            _fail(path, f"attribute {key!r} must be a non-negative integer, got {v!r}")
+    want = [*PER_NETWORK, "edge_ptr", "node_ptr", "edge_src", "edge_dst", "edge_rate", "x"]
+    if config.kinetics == "michaelis-menten":
+        want.append("edge_km")
+    for name in f:
+        link = f.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            _fail(path, f"{name!r} is a {type(link).__name__}, not data stored in the shard")
+        ds = f[name]
+        if not isinstance(ds, h5py.Dataset):
+            _fail(path, f"{name!r} is not a dataset")
+        if ds.is_virtual or ds.external:
+            _fail(path, f"dataset {name!r} uses {'virtual' if ds.is_virtual else 'external'} "
+                        "storage (data outside the shard); refused")
+        if ds.ndim != 1 or ds.dtype.kind not in "biuf":
+            _fail(path, f"dataset {name!r} must be a 1-d numeric array, got shape {ds.shape} {ds.dtype}")
+    missing = [k for k in want if k not in f]
+    if missing:
+        _fail(path, f"missing dataset(s) {', '.join(missing)}")
+    count = int(f.attrs["count"])
+    for k in PER_NETWORK:
+        if f[k].shape[0] != count:
+            _fail(path, f"dataset {k!r} holds {f[k].shape[0]} values for {count} networks")
+    try:
+        ptrs = {k: f[k][()].astype(np.int64) for k in ("edge_ptr", "node_ptr")}
+    except (OSError, ValueError) as e:
+        _fail(path, f"cannot read the pointers ({_one_line(e)})")
+    edges = ("edge_src", "edge_dst", "edge_rate") + (("edge_km",) if "edge_km" in want else ())
+    for k, sized in (("edge_ptr", edges), ("node_ptr", ("x",))):
+        p = ptrs[k]
+        if p.shape[0] != count + 1 or p[0] != 0 or np.any(np.diff(p) < 0):
+            _fail(path, f"dataset {k!r} is not {count + 1} non-decreasing offsets from 0")
+        for d in sized:
+            if f[d].shape[0] != p[-1]:
+                _fail(path, f"dataset {d!r} holds {f[d].shape[0]} values, {k!r} says {p[-1]}")
+    return config
+
+
+def check_batch(batch: Batch, path, kinetics: str, first: int = 0) -> Batch:
+    """The values of networks read from a shard (`first` is the index of the batch's first
+    network there): sizes, node ids, rates, Michaelis constants, labels and equilibria that a
+    generator could have written; ShardError naming the shard and the first bad network."""
+    n = batch["n"].astype(np.int64)
+    ep, npt = batch["edge_ptr"].astype(np.int64), batch["node_ptr"].astype(np.int64)
+    src, dst = batch["edge_src"].astype(np.int64), batch["edge_dst"].astype(np.int64)
+    rate = batch["edge_rate"].astype(np.float64)
+    owner = np.repeat(np.arange(len(n)), np.diff(ep))  # network of each edge
+    n_e = n[owner]
+
+    def bad(mask, what, of=None):
+        """Fail on the first True of `mask`, over networks (or over entries owned by `of`)."""
+        if np.any(mask):
+            j = int(np.flatnonzero(mask)[0])
+            _fail(path, f"network {first + int(j if of is None else of[j])}: {what}")
+
+    bad(n < 1, "has no inner node")
+    bad(n > 65_000, "has more inner nodes than a shard can hold")
+    bad((src < 0) | (src > n_e) | (dst < 1) | (dst > n_e + 1) | ((src == 0) & (dst == n_e + 1)),
+        "node id out of range", owner)
+    bad(~(np.isfinite(rate) & (rate > 0)), "rate not positive and finite", owner)
+    if kinetics == "michaelis-menten":
+        km = batch["edge_km"].astype(np.float64)
+        bad((src > 0) & ~(np.isfinite(km) & (km > 0)), "Michaelis constant not positive and finite", owner)
+    bounded = batch["exists_bounded"].astype(bool)
+    bad(batch["exists_unique"].astype(bool) & ~bounded, "exists_unique without exists_bounded")
+    bad(np.diff(npt) != np.where(bounded, n, 0), "equilibrium of the wrong length")
+    x = batch["x"]
+    bad(~(np.isfinite(x) & (x >= 0)), "equilibrium not finite and non-negative",
+        np.repeat(np.arange(len(n)), np.diff(npt)))
+    return batch
 
 
 def is_complete(path, count: int | None = None) -> bool:
@@ -137,14 +234,17 @@ def is_complete(path, count: int | None = None) -> bool:
 
 
 def read_shard(path) -> tuple[Batch, GenConfig, dict]:
-    """The whole shard as a Batch, its config and its attributes."""
+    """The whole shard as a Batch, its config and its attributes, all checked."""
     with open_shard(path) as f:
+        config = GenConfig.from_json(f.attrs["config"])
         attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-        batch = Batch({k: f[k][()] for k in f})
-    config = GenConfig.from_json(attrs["config"])
+        try:
+            batch = Batch({k: f[k][()] for k in f})
+        except (OSError, ValueError) as e:
+            _fail(path, f"cannot read the data ({_one_line(e)})")
     if "edge_km" not in batch:
         batch["edge_km"] = np.full(batch["edge_src"].shape, np.nan, np.float32)
-    return batch, config, attrs
+    return check_batch(batch, path, config.kinetics), config, attrs
 
 
 def shard_stats(batch: Batch) -> dict:

@@ -1,4 +1,12 @@
-"""Exact equilibria of Network objects, as the result records of DESIGN §5."""
+"""Exact equilibria of Network objects, as the result records of DESIGN §5.
+
+Work is sized by reactions, not by the declared node count: inner nodes that no reaction
+touches are left out of the solve (they stay at 0 and reach nothing), so a network of a
+million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
+is refused with a `SolveError` naming the file: more than `MAX_NODES` inner nodes (the
+answer alone would not fit), or more than `MAX_DENSE` nodes with reactions (the kernels'
+dense n x n matrices would not).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +17,12 @@ from metabnet.kernels import reach as kreach
 from metabnet.network import Network
 
 METHODS = ("direct", "ode")
+MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
+MAX_DENSE = 8_192  # nodes with reactions: one dense n x n float64 matrix is then 512 MiB
+
+
+class SolveError(RuntimeError):
+    """A network the solver refuses; ``str()`` is one line naming the file and network."""
 
 
 def solve(net: Network, method: str = "direct", x0=None) -> dict:
@@ -17,22 +31,63 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
 
     `x0` (direct method only) warm-starts Newton for Michaelis-Menten kinetics from these n
     concentrations, e.g. a model's prediction (kernels.equilibrium.solve)."""
-    km = net.km_or_nan()
     if x0 is not None and method != "direct":
         raise ValueError("a start x0 is for the direct method only")
-    if method == "direct":
-        unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
-    elif method == "ode":
-        status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
-        unique, _ = kreach.labels(net.n, net.src, net.dst)
-        bounded = status == kode.CONVERGED
-        unique = bool(unique and bounded)
-        if status == kode.FAILED:
-            raise RuntimeError(f"{net.name or 'network'}: ODE integration failed to reach a verdict")
-    else:
+    if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    touched, small = _compact(net)
+    if x0 is not None:
+        x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+        if x0.size != net.n:
+            raise ValueError(f"x0 must hold n = {net.n} values, got {x0.size}")
+        x0 = x0 if touched is None else x0[touched - 1]
+    unique, bounded, x, res, it, method = _solve(small, method, x0)
+    if touched is not None:  # untouched nodes stay at 0 and cannot reach excretion
+        unique = False
+        if bounded:
+            full = np.zeros(net.n)
+            full[touched - 1] = x
+            x = full
     return {"file": net.meta.get("file"), "name": net.name, "n": net.n, "kinetics": net.kinetics,
             "exists_unique": bool(unique), "exists_bounded": bool(bounded),
-            "x": [float(v) for v in x] if bounded else None,
+            "x": x.tolist() if bounded else None,
             "residual": float(res) if bounded and np.isfinite(res) else None,
             "method": method, "iterations": int(it)}
+
+
+def _where(net: Network) -> str:
+    file, name = net.meta.get("file"), net.name or "network"
+    return f"{file}: {name}" if file else name
+
+
+def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
+    """(the inner nodes some reaction touches, the network on them renumbered 1..k), or
+    (None, net) when every node is touched; SolveError when it cannot fit."""
+    if net.n > MAX_NODES:
+        raise SolveError(f"{_where(net)}: {net.n:,} inner nodes, more than the solver takes "
+                         f"({MAX_NODES:,}: the answer alone would not fit)")
+    src, dst = net.src.astype(np.int64), net.dst.astype(np.int64)
+    touched = np.unique(np.concatenate([src[src > 0], dst[dst <= net.n]]))
+    if touched.size > MAX_DENSE:
+        raise SolveError(f"{_where(net)}: {touched.size:,} nodes with reactions, more than the "
+                         f"dense solver takes ({MAX_DENSE:,})")
+    if touched.size == net.n:
+        return None, net
+    k = touched.size
+    renumber = lambda ids: np.where(ids == 0, 0, np.where(ids > net.n, k + 1,  # noqa: E731
+                                                         np.searchsorted(touched, ids) + 1))
+    small = Network(k, renumber(src), renumber(dst), net.rate, net.km, net.kinetics, net.name, net.meta)
+    return touched, small
+
+
+def _solve(net: Network, method: str, x0):
+    """(unique, bounded, x, relative residual, iterations, method) by the kernels."""
+    km = net.km_or_nan()
+    if method == "direct":
+        return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
+    status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
+    unique, _ = kreach.labels(net.n, net.src, net.dst)
+    if status == kode.FAILED:
+        raise RuntimeError(f"{_where(net)}: ODE integration failed to reach a verdict")
+    bounded = status == kode.CONVERGED
+    return bool(unique and bounded), bounded, x, res, it, method

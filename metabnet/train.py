@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,6 +70,46 @@ def _save(obj, path: Path):
     os.replace(tmp, path)
 
 
+def _check(tc: TrainConfig):
+    """Refuse settings the loop cannot run with (ValueError, one line)."""
+    for key in ("batch_size", "log_every", "eval_every", "ckpt_every", "block", "window"):
+        if getattr(tc, key) < 1:
+            raise ValueError(f"{key.replace('_', '-')} must be at least 1, got {getattr(tc, key)}")
+    if tc.max_steps < 0 or tc.warmup < 0 or tc.val_size < 0:
+        raise ValueError("max-steps, warmup and val-size must not be negative")
+
+
+def _load_checkpoint(path: Path, device) -> dict:
+    """The checkpoint at `path`; ValueError naming it when it is not one."""
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+        missing = {"model", "optim", "state", "rng"} - set(ck)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on a damaged file
+        raise ValueError(f"{path}: not a readable checkpoint ({' '.join(str(e).split())[:200]}); "
+                         "delete it to start over") from None
+    if missing:
+        raise ValueError(f"{path}: not a training checkpoint (no {', '.join(sorted(missing))})")
+    return ck
+
+
+def _keep_metrics(path: Path, step: int | None) -> list[dict]:
+    """Rewrite metrics.jsonl through a temporary name keeping the records logged up to `step`
+    (none when None: a fresh start); a line cut short by a kill is dropped.  Returns them."""
+    keep = []
+    if step is not None and path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+                keep.append(rec)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    os.replace(tmp, path)
+    return keep
+
+
 def _dist():
     """(rank, world, local_rank) from torchrun's environment; process group initialised."""
     world = int(os.environ.get("WORLD_SIZE", 1))
@@ -114,14 +156,40 @@ def plot(metrics_path: Path, png: Path):
     if va:
         b.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    tmp = png.with_name(png.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    os.replace(tmp, png)
+
+
+class _CtrlC(list):
+    """Truthy once SIGINT arrived (main thread only); a second SIGINT raises at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum, frame):
+        if self:
+            raise KeyboardInterrupt
+        self.append(signum)
+
+    def restore(self):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool = True,
           stop_after: int | None = None) -> dict:
     """Train; returns the last validation summary.  `stop_after` ends the process' loop after
-    that many steps without a final checkpoint (tests use it to simulate a kill)."""
+    that many steps without a final checkpoint (tests use it to simulate a kill).
+
+    Ctrl-C (SIGINT) ends the step under way, saves a checkpoint and raises KeyboardInterrupt;
+    a second Ctrl-C stops at once, keeping the last checkpoint.  Settings the loop cannot
+    run with, missing shards and a damaged checkpoint raise ValueError (one line)."""
+    _check(tc)
     rank, world, local = _dist()
     device = resolve_device(tc.device)
     if device == "cuda":
@@ -159,15 +227,20 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     state = {"step": 0, "epoch": 0, "window": 0, "batch": 0, "examples": 0, "elapsed": 0.0}
     if ckpt_path.exists() and not resume:
         raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optim"])
-        state.update(ck["state"])
-        torch.set_rng_state(ck["rng"])
-        if rank == 0 and metrics_path.exists():  # drop lines logged after the checkpoint
-            keep = [ln for ln in metrics_path.read_text().splitlines() if ln and json.loads(ln)["step"] <= state["step"]]
-            metrics_path.write_text("".join(ln + "\n" for ln in keep))
+    resumed = resume and ckpt_path.exists()
+    if resumed:
+        ck = _load_checkpoint(ckpt_path, device)
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optim"])
+            state.update(ck["state"])
+            torch.set_rng_state(ck["rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{ckpt_path}: does not fit this model and data "
+                             f"({' '.join(str(e).split())[:200]})") from None
+    finished = state.pop("finished", False) and state["step"] >= tc.max_steps  # final validation logged
+    # drop records logged after the checkpoint (all of them on a fresh start)
+    logged = _keep_metrics(metrics_path, state["step"] if resumed else None) if rank == 0 else []
 
     def checkpoint():
         nonlocal replot
@@ -196,11 +269,15 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
             log.write(json.dumps(rec) + "\n")
             log.flush()
 
-    last_val: dict = {}
+    last_val: dict = next(({k: v for k, v in r.items() if k not in ("split", "step", "epoch", "examples")}
+                           for r in reversed(logged) if r.get("split") == "val"), {})
     replot = False
 
     def do_validate():
         nonlocal last_val, replot
+        if state.get("validated_at") == state["step"]:  # an epoch's end at --eval-every: once
+            return
+        state["validated_at"] = state["step"]  # (in the checkpoint: also once across a resume)
         if rank == 0 and val is not None:
             last_val = validate(model, val, tc, device, weighted)
             emit({"split": "val", "step": state["step"], "epoch": state["epoch"],
@@ -217,6 +294,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     model.train()
     steps_here, t_last, ex_last = 0, time.perf_counter(), state["examples"]
     loss_sum = torch.tensor(state.pop("loss_sum", 0.0), device=device)  # summed since the last log line
+    interrupted = _CtrlC()
     try:
         while state["step"] < tc.max_steps and (stop_after is None or steps_here < stop_after):
             batches = ((w, j, ARCHS[mc.arch].arrays(b, mc.task, weighted))
@@ -252,6 +330,10 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                     do_validate()
                 if state["step"] % tc.ckpt_every == 0:
                     checkpoint()
+                if interrupted:  # Ctrl-C: stop between steps, where the state is whole
+                    if state["step"] % tc.ckpt_every:
+                        checkpoint()
+                    raise KeyboardInterrupt
                 if done:
                     break
             else:  # the epoch ran out
@@ -259,13 +341,12 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                 if tc.val_each_epoch:
                     do_validate()
                 checkpoint()
-        if stop_after is None or steps_here < stop_after:
+        if (stop_after is None or steps_here < stop_after) and not finished:
             do_validate()
+            state["finished"] = True
             checkpoint()
-    except KeyboardInterrupt:
-        checkpoint()
-        raise
     finally:
+        interrupted.restore()
         bar.close()
         if index is not None:
             index.close()

@@ -20,7 +20,7 @@ def shards(tmp_path_factory):
 def test_gen_prints_summary_and_resumes(shards):
     out, text = shards
     assert "networks" in text and "300 in 2 shard(s)" in text and "networks/s" in text
-    assert sorted(p.name for p in out.iterdir()) == ["metabnet.json", "shard-00000.h5", "shard-00001.h5"]
+    assert sorted(p.name for p in out.iterdir()) == [".metabnet.lock", "metabnet.json", "shard-00000.h5", "shard-00001.h5"]
     again = CliRunner().invoke(main, ["gen", "--out", str(out), "--count", "300", "--shard-size", "200",
                                       "--n-min", "6", "--n-max", "14", "--seed", "4", "-q"])
     assert again.exit_code == 0 and "0 written, 2 already complete" in again.output

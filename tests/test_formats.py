@@ -229,9 +229,8 @@ def check_bad_file(path, content, problem, line=None):
     where = str(path) if line is None else f"{path}:{line}"
     assert str(e).startswith(where + ": ") and "\n" not in str(e), str(e)
     assert problem in e.problem and (e.path, e.line) == (str(path), line), str(e)
-    return e
-    assert (e.path, e.line) == (str(path), line)
     assert str(pickle.loads(pickle.dumps(e))) == str(e)
+    return e
 
 
 def test_unreadable_files(tmp_path):

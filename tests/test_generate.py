@@ -1,9 +1,11 @@
 """Generator kernels against slow references, statistics per family, balance, determinism."""
 from dataclasses import replace
 
+import networkx as nx
 import numba
 import numpy as np
 import pytest
+from scipy import stats
 
 import naive
 from metabnet.generate import FAMILIES, GenConfig, generate
@@ -74,14 +76,58 @@ def test_scale_free_is_heavy_tailed():
     assert np.mean(maxdeg) > 8 * np.mean(meandeg), "no hubs in scale_free graphs"
 
 
-def test_small_world_degrees_are_regular_without_rewiring_bias():
-    b = generate(GenConfig(family="small_world", balance="none"), 300, seed=6)
-    for i in range(0, 300, 30):
+def _small_world_reference(rng, count, lo=32, hi=64):
+    """networkx's Watts-Strogatz graphs with the generator's draws (n ~ U{lo..hi}, ring degree
+    2 round(m / n) with m = round(U[2, 4] n), rewiring beta ~ U[0, 1]), each edge oriented
+    by a fair coin: (n, half degree, src, dst) with nodes 0..n-1 on the ring."""
+    out = []
+    for _ in range(count):
+        n = int(rng.integers(lo, hi + 1))
+        half = max(1, min((n - 1) // 2, round(round(rng.uniform(2, 4) * n) / n)))
+        g = nx.watts_strogatz_graph(n, 2 * half, rng.uniform(), seed=int(rng.integers(2**31)))
+        e = np.array([(a, b) if rng.random() < 0.5 else (b, a) for a, b in g.edges()])
+        out.append((n, half, e[:, 0], e[:, 1]))
+    return out
+
+
+def _small_world_stats(graphs):
+    """Pooled in- and out-degree counts, and each graph's share of edges still on the ring
+    lattice (|a - b| mod n <= half degree): what a rewiring bias would move."""
+    indeg, outdeg, ring = [], [], []
+    for n, half, src, dst in graphs:
+        indeg.append(np.bincount(dst, minlength=n))
+        outdeg.append(np.bincount(src, minlength=n))
+        gap = (src - dst) % n
+        ring.append(np.mean(np.minimum(gap, n - gap) <= half))
+    return np.concatenate(indeg), np.concatenate(outdeg), np.array(ring)
+
+
+def _same_counts(a, b, cap=12):
+    """p-value of a chi-square test that two samples of counts share one distribution."""
+    a, b = np.minimum(a, cap), np.minimum(b, cap)
+    table = np.array([np.bincount(a, minlength=cap + 1), np.bincount(b, minlength=cap + 1)])
+    return stats.chi2_contingency(table[:, table.sum(0) > 0])[1]
+
+
+def test_small_world_degrees_and_rewiring_match_networkx():
+    """In- and out-degree distributions and the share of edges left on the ring agree with
+    networkx's Watts-Strogatz graphs drawn the same way (a rewiring bias, a lopsided coin for
+    directions or a wrong ring degree would each show)."""
+    count = 300
+    b = generate(GenConfig(family="small_world", balance="none"), count, seed=6)
+    ours = []
+    for i in range(count):
         net = b.network(i)
         inner = net.is_inner
-        deg = np.bincount(np.concatenate([net.src[inner], net.dst[inner]]), minlength=net.n + 1)[1:]
-        assert abs(deg.mean() - 2 * inner.sum() / net.n) < 1e-9
-        assert deg.min() >= 1
+        half, rest = divmod(int(inner.sum()), net.n)  # rewiring keeps n * ring degree / 2 edges
+        assert rest == 0 and 2 <= half <= 4, (i, net.n, inner.sum())
+        ours.append((net.n, half, net.src[inner] - 1, net.dst[inner] - 1))
+    ref = _small_world_reference(np.random.default_rng(6), count)
+    (ia, oa, ra), (ib, ob, rb) = _small_world_stats(ours), _small_world_stats(ref)
+    assert _same_counts(ia, ib) > 1e-3, "in-degree distribution differs from networkx's"
+    assert _same_counts(oa, ob) > 1e-3, "out-degree distribution differs from networkx's"
+    assert stats.ks_2samp(ra, rb).pvalue > 1e-3, f"ring share {ra.mean():.3f} vs networkx {rb.mean():.3f}"
+    assert 0.3 < ra.mean() < 0.8 and ra.min() < 0.2 and ra.max() > 0.95, "beta is not spread over [0, 1]"
 
 
 @pytest.mark.parametrize("balance,expect", [("redeem", (0.45, 0.55)), ("none", (0.10, 0.25)), ("drop", (0.40, 0.60))])
@@ -122,6 +168,8 @@ def test_weights(weights):
         assert r.min() >= 0.01 and r.max() <= 99 and np.median(np.log10(r)) == pytest.approx(np.log10(0.01 * 99) / 2, abs=0.05)
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="Numba has one thread here: 1 vs N threads would compare 1 with 1")
 @pytest.mark.parametrize("kinetics", KINETICS)
 def test_same_bytes_on_one_or_two_threads(kinetics):
     cfg = GenConfig(family="scale_free", kinetics=kinetics, intake_scale=0.05)
@@ -129,7 +177,7 @@ def test_same_bytes_on_one_or_two_threads(kinetics):
     try:
         numba.set_num_threads(1)
         one = generate(cfg, 200, seed=5, shard=3, start=1000)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(2)
         two = generate(cfg, 200, seed=5, shard=3, start=1000)
     finally:
         numba.set_num_threads(before)
@@ -154,3 +202,33 @@ def test_bad_config_is_refused():
         GenConfig(size="custom", n_min=10, n_max=5)
     with pytest.raises(ValueError, match="balance"):
         replace(GenConfig(), balance="halve")
+
+
+# ---- the Michaelis-Menten Newton kernel against scipy, every family and size class --------
+MM_COUNTS = {"S": 50, "M": 8, "L": 2}  # networks per family, half with an equilibrium
+MM_INTAKE = {"S": 0.01, "M": 0.004, "L": 0.001}  # less inflow for larger networks: both classes
+
+
+@pytest.mark.parametrize("size", list(MM_COUNTS))
+def test_mm_newton_matches_scipy_root(size):
+    """kernels.equilibrium's damped Newton against naive.equilibrium_newton (scipy's root on
+    log x): the same verdict and the same equilibrium, on every family."""
+    found = lost = 0
+    for k, family in enumerate(FAMILIES):
+        cfg = GenConfig(family=family, size=size, kinetics="michaelis-menten", intake_scale=MM_INTAKE[size],
+                        balance="ratio", ratio=0.5)
+        b = generate(cfg, MM_COUNTS[size], seed=100 + k, shard=7)
+        for i in range(len(b)):
+            net = b.network(i, "michaelis-menten")
+            ref = naive.equilibrium_newton(net)
+            x = b.x(i)
+            where = f"{family} {size} network {i} (n={net.n})"
+            assert (x is None) == (ref is None), where
+            assert not b["flags"][i] & 1, where
+            if x is not None:
+                found += 1
+                assert np.abs(x - ref).sum() <= 1e-7 * np.abs(ref).sum(), where
+                assert b["residual"][i] < 1e-9, where
+            else:
+                lost += 1
+    assert found == lost == 2 * MM_COUNTS[size], (found, lost)

@@ -279,3 +279,34 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     assert rep["overall"]["count"] == 64 + 10
     assert set(rep["by"]) == {"class", "family", "size", "kinetics"}
     assert rep["by"]["family"]["files"]["count"] == 10 and "within_0.05" in rep["overall"]
+
+
+# ---- errors and reruns -------------------------------------------------------------------
+def test_train_errors_are_one_line(tiny, tmp_path):
+    def train_cli(*args):
+        r = CliRunner().invoke(main, ["train", *map(str, args), "--width", "16", "--heads", "2",
+                                      "--layers", "1", "--device", "cpu", "--no-compile", "-q"])
+        assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), r.output
+        return lines[0]
+
+    (tmp_path / "empty").mkdir()
+    assert "no *.h5 shards" in train_cli(tmp_path / "empty", "--out", tmp_path / "a")
+    assert "batch-size must be at least 1, got 0" in train_cli(tiny, "--out", tmp_path / "b", "--batch-size", "0")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "checkpoint.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
+    line = train_cli(tiny, "--out", tmp_path / "c", "--resume", "--val", tiny, "--batch-size", "16")
+    assert f"{tmp_path / 'c' / 'checkpoint.pt'}: not a readable checkpoint" in line
+
+
+def test_resuming_a_finished_run_changes_nothing(tiny, tmp_path):
+    mc = ModelConfig(task="quanti", **TINY)
+    first = train(_tc(tiny, tmp_path, max_steps=12), mc, progress=False)
+    metrics = (tmp_path / "metrics.jsonl").read_text()
+    weights = torch.load(tmp_path / "model.pt", weights_only=True)["model"]
+    again = train(_tc(tiny, tmp_path, max_steps=12), mc, resume=True, progress=False)
+    assert again == first and (tmp_path / "metrics.jsonl").read_text() == metrics
+    assert len(_train_losses(tmp_path)[1]) == 1  # one validation row, not two
+    for k, v in torch.load(tmp_path / "model.pt", weights_only=True)["model"].items():
+        assert torch.equal(v, weights[k]), k

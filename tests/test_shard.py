@@ -1,5 +1,7 @@
 """HDF5 shards: every field round-trips, a killed run resumes, Dask tasks give the same bytes."""
 import json
+import os
+import re
 from pathlib import Path
 
 import h5py
@@ -76,7 +78,7 @@ def test_resume_after_kill(tmp_path, monkeypatch):
         run(plan, progress=False)
     monkeypatch.setattr(dataset, "generate", real)
     done = sorted(p.name for p in plan.out.iterdir())
-    assert done == ["metabnet.json", "shard-00000.h5"], done  # no half shard under a final name
+    assert done == [dataset.LOCK, "metabnet.json", "shard-00000.h5"], done  # no half shard under a final name
     (plan.out / "shard-00001.h5.tmp").write_bytes(b"partial garbage from a SIGKILL")
     summary = run(plan, progress=False)
     assert summary["skipped_shards"] == 1 and summary["written_shards"] == 2
@@ -95,6 +97,39 @@ def test_other_run_in_same_directory_is_refused(tmp_path):
     assert json.loads((tmp_path / "metabnet.json").read_text())["config"]["family"] == "erdos"
 
 
+def test_second_gen_into_a_locked_folder_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from metabnet.cli.main import main
+
+    with dataset._locked(tmp_path / "out"):  # as a running `gen` holds it
+        r = CliRunner().invoke(main, ["gen", "--out", str(tmp_path / "out"), "--count", "5", "-q"])
+    assert r.exit_code == 1, r.output
+    assert r.output.strip() == f"Error: {tmp_path / 'out'} is in use by another metabnet gen (pid {os.getpid()})"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [dataset.LOCK]  # nothing touched
+    r = CliRunner().invoke(main, ["gen", "--out", str(tmp_path / "out"), "--count", "5", "-q"])
+    assert r.exit_code == 0, r.output  # released
+
+
+def test_deleted_or_truncated_manifest(tmp_path):
+    cfg = GenConfig(size="custom", n_min=5, n_max=9)
+    run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)
+    manifest = tmp_path / dataset.MANIFEST
+    text = manifest.read_text()
+    manifest.unlink()
+    with pytest.raises(ValueError, match=r"shard-00000.h5: a shard of another run \(seed 1 \(this run: 2\)\)"):
+        run(Plan(tmp_path, cfg, count=30, seed=2, shard_size=20), progress=False)
+    with pytest.raises(ValueError, match=r"config differs in n_max"):
+        run(Plan(tmp_path, GenConfig(size="custom", n_min=5, n_max=10), count=30, seed=1, shard_size=20),
+            progress=False)
+    again = run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)  # the same run: resumes
+    assert again["skipped_shards"] == 2 and manifest.read_text() == text
+    manifest.write_text(text[:len(text) // 2])
+    with pytest.raises(ValueError) as e:
+        run(Plan(tmp_path, cfg, count=30, seed=1, shard_size=20), progress=False)
+    assert str(e.value).startswith(f"{manifest}: unreadable manifest")
+
+
 def test_dask_local_cluster_gives_the_same_shards(tmp_path):
     distributed = pytest.importorskip("distributed")
     cfg = GenConfig(size="custom", n_min=10, n_max=20)
@@ -107,3 +142,107 @@ def test_dask_local_cluster_gives_the_same_shards(tmp_path):
     assert summary["written_shards"] == 3 and summary["networks"] == 120
     for s in range(3):
         assert _bytes(local.path(s)) == _bytes(remote.path(s))
+
+
+# ---- a shard is not trusted: every field is checked before a value is used ------------------
+def _edit(key, fn):
+    def change(f, tmp):
+        data = f[key][()]
+        fn(data)
+        f[key][...] = data
+    return change
+
+
+def _edge(key, net, value, offset=1):
+    """Set the `offset`-th edge of network `net` in dataset `key` to `value`."""
+    def change(f, tmp):
+        f[key][int(f["edge_ptr"][net]) + offset] = value
+    return change
+
+
+def _external(f, tmp):
+    """edge_rate re-made as HDF5 external storage: raw bytes of a file beside the shard."""
+    secret = tmp / "secret.bin"
+    secret.write_bytes(np.arange(f["edge_rate"].shape[0], dtype=np.float32).tobytes())
+    n, dtype = f["edge_rate"].shape[0], np.float32
+    del f["edge_rate"]
+    f.create_dataset("edge_rate", shape=(n,), dtype=dtype, external=[(str(secret), 0, 4 * n)])
+
+
+def _virtual(f, tmp):
+    with h5py.File(tmp / "other.h5", "w") as g:
+        g["edge_rate"] = f["edge_rate"][()]
+    layout = h5py.VirtualLayout(shape=f["edge_rate"].shape, dtype=f["edge_rate"].dtype)
+    layout[:] = h5py.VirtualSource(str(tmp / "other.h5"), "edge_rate", shape=f["edge_rate"].shape)
+    del f["edge_rate"]
+    f.create_virtual_dataset("edge_rate", layout)
+
+
+def _link(f, tmp):
+    with h5py.File(tmp / "other.h5", "w") as g:
+        g["edge_rate"] = f["edge_rate"][()]
+    del f["edge_rate"]
+    f["edge_rate"] = h5py.ExternalLink(str(tmp / "other.h5"), "edge_rate")
+
+
+def _put(**attrs):
+    def change(f, tmp):
+        f.attrs.update(attrs)
+    return change
+
+
+def _swap_ptr(p):
+    p[3], p[4] = p[4], p[3]
+
+
+TAMPER = {
+    "external storage": (_external, "external storage"),
+    "virtual dataset": (_virtual, "virtual storage"),
+    "external link": (_link, "ExternalLink"),
+    "negative rate": (_edge("edge_rate", 3, -2.0), "network 3: rate not positive"),
+    "nan rate": (_edge("edge_rate", 5, np.nan), "network 5: rate not positive"),
+    "zero K": (_edge("edge_km", 6, 0.0, 2), "network 6: Michaelis constant"),
+    "non-monotone pointer": (_edit("edge_ptr", _swap_ptr), "'edge_ptr' is not 41 non-decreasing"),
+    "node id": (_edge("edge_dst", 7, 200), "network 7: node id out of range"),
+    "inner node count": (_edit("n", lambda a: a.__setitem__(2, 0)), "network 2: has no inner node"),
+    "equilibrium": (_edit("x", lambda a: a.__setitem__(-1, -1.0)), "network 39: equilibrium not finite"),
+    "label": (_edit("exists_bounded", lambda a: a.__setitem__(4, False)), "network 4: exists_unique without"),
+    "x length": (_edit("node_ptr", lambda a: a.__setitem__(9, a[9] - 1)), "network 8: equilibrium of the wrong"),
+    "missing dataset": (lambda f, tmp: f.__delitem__("residual"), "missing dataset(s) residual"),
+    "missing km": (lambda f, tmp: f.__delitem__("edge_km"), "missing dataset(s) edge_km"),
+    "garbage config": (_put(config="{not json"), "bad config attribute"),
+    "bad config value": (_put(config='{"family": "lattice"}'), "unknown family"),
+    "count": (_put(count=41), "holds 40 values for 41 networks"),
+    "seed": (_put(seed="x"), "attribute 'seed'"),
+    "version": (_put(format_version=7), "format version 7"),
+}
+
+
+@pytest.mark.parametrize("what", list(TAMPER))
+def test_tampered_shard_gives_one_error_line_naming_it(tmp_path, what):
+    from click.testing import CliRunner
+
+    from metabnet.cli.main import main
+    from metabnet.formats import FormatError, read_networks
+    from metabnet.loader import ShardIndex
+
+    change, problem = TAMPER[what]
+    cfg = GenConfig(size="custom", n_min=8, n_max=12, weights="log-uniform", w_min=0.5, w_max=5,
+                    kinetics="michaelis-menten", intake_scale=0.05, balance="ratio", ratio=1.0)
+    path = tmp_path / "s.h5"
+    w = ShardWriter(path, cfg, 1, 0, 0)
+    w.append(generate(cfg, 40, seed=1))
+    w.close()
+    read_shard(path)  # the untouched shard is fine
+    with h5py.File(path, "r+") as f:
+        change(f, tmp_path)
+    with pytest.raises(ShardError) as e:
+        read_shard(path)
+    assert str(e.value).startswith(f"{path}: ") and problem in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(FormatError, match=re.escape(problem)):
+        read_networks(path)
+    with pytest.raises(ShardError, match="s.h5"):
+        index = ShardIndex(path)
+        index.read_all()
+    r = CliRunner().invoke(main, ["export", str(path)])
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [f"Error: {e.value}"], r.output

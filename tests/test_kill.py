@@ -1,0 +1,245 @@
+"""Real kills: `gen`, `train`, `score --out` and `convert --to` run as subprocesses and are
+killed with SIGKILL at seeded random moments (train also stopped with SIGINT, Ctrl-C), then
+rerun or resumed.  The result must equal an uninterrupted run, and no file under its final
+name may ever hold part of its content: everything is written under a temporary name and
+renamed when whole.  The kill moments are drawn after the command has visibly started
+work (its first temporary file, or first checkpoint), so they land inside the work."""
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+import torch
+from click.testing import CliRunner
+
+from metabnet.cli.main import main
+from metabnet.dataset import Plan, run
+from metabnet.formats import read_networks, write_networks
+from metabnet.generate import GenConfig, generate
+from metabnet.shard import read_shard
+
+# torch's thread count decides the order of float sums: one thread here and in subprocesses
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+DELAYS = random.Random(20261129)  # the kill moments, seeded
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_numba_cache_and_one_torch_thread():
+    """Compile (or load) the Numba kernels once, so the subprocesses find them cached; train
+    on one torch thread in this process, as the subprocesses do."""
+    generate(GenConfig(size="custom", n_min=8, n_max=12), 4, seed=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "metabnet", *map(str, args)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def signal_when(proc, ready, delay: float, sig=signal.SIGKILL, timeout: float = 120) -> bool:
+    """Wait until ready() holds, `delay` more seconds, then send `sig`; True when the
+    process was still running then (False: it finished first, nothing was killed)."""
+    t0 = time.monotonic()
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before it started work: {proc.stderr.read()[-2000:]}")
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            raise AssertionError("never started work")
+        time.sleep(0.005)
+    time.sleep(delay)
+    alive = proc.poll() is None
+    if alive:
+        proc.send_signal(sig)
+    proc.wait(timeout=timeout)
+    return alive
+
+
+def invoke(*args):
+    r = CliRunner().invoke(main, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def timed(*args) -> float:
+    """Seconds an uninterrupted in-process run takes: kill moments are drawn as fractions of
+    it, so that they land inside the work on a fast machine as on a loaded one."""
+    t0 = time.perf_counter()
+    invoke(*args)
+    return time.perf_counter() - t0
+
+
+def digest(folder: Path, pattern="*") -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob(pattern))}
+
+
+# ---- gen ---------------------------------------------------------------------------------
+GEN = ["--count", 6000, "--shard-size", 1000, "--n-min", 8, "--n-max", 16, "--seed", 5, "-q"]
+
+
+@pytest.fixture(scope="module")
+def gen_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen_ref")
+    seconds = timed("gen", "--out", out, *GEN)
+    return digest(out, "shard-*.h5"), seconds
+
+
+@pytest.mark.parametrize("kill", range(2))
+def test_gen_killed_then_rerun_gives_the_same_bytes(tmp_path, gen_reference, kill):
+    reference, seconds = gen_reference
+    out = tmp_path / "gen"
+    proc = start("gen", "--out", out, *GEN)
+    killed = signal_when(proc, lambda: any(out.glob("*.tmp")), DELAYS.uniform(0.0, 0.8) * seconds)
+    assert killed, "gen finished before the kill: raise --count"
+    for p in out.glob("shard-*.h5"):  # a final name always holds a whole shard
+        read_shard(p)
+    r = CliRunner().invoke(main, ["gen", "--out", str(out), *map(str, GEN)])
+    assert r.exit_code == 0, r.output
+    assert digest(out, "shard-*.h5") == reference
+    assert not list(out.glob("*.tmp"))
+
+
+def test_second_gen_into_a_busy_folder_is_refused(tmp_path):
+    out = tmp_path / "gen"
+    proc = start("gen", "--out", out, *GEN)
+    try:
+        t0 = time.monotonic()
+        while not any(out.glob("*.tmp")) and time.monotonic() - t0 < 120:
+            time.sleep(0.005)
+        r = CliRunner().invoke(main, ["gen", "--out", str(out), *map(str, GEN)])
+        running = proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert running, "the first gen finished too soon to test the lock"
+    assert r.exit_code == 1 and f"{out} is in use by another metabnet gen (pid {proc.pid})" in r.output
+
+
+# ---- train -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train_data")
+    run(Plan(out, GenConfig(size="custom", n_min=8, n_max=12), 160, seed=3, shard_size=80), progress=False)
+    return out
+
+
+def train_args(data, out):
+    return ["train", data, "--out", out, "--max-steps", 30, "--batch-size", 8, "--width", 16,
+            "--layers", 1, "--heads", 2, "--task", "quanti", "--ckpt-every", 4, "--log-every", 3,
+            "--eval-every", 10, "--val", data, "--val-size", 16, "--warmup", 5, "--device", "cpu",
+            "--no-compile", "-q"]
+
+
+@pytest.fixture(scope="module")
+def train_reference(shards, tmp_path_factory):
+    out = tmp_path_factory.mktemp("train_ref")
+    return out, timed(*train_args(shards, out))
+
+
+def metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def same_run(a: Path, b: Path):
+    """The same weights and the same logged losses and validations, no step twice."""
+    wa = torch.load(a / "model.pt", weights_only=True)["model"]
+    wb = torch.load(b / "model.pt", weights_only=True)["model"]
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("examples_per_s", "elapsed_s", "train_config")}  # noqa: E731
+                          for r in rows]
+    ra, rb = metrics(a), metrics(b)
+    assert strip(ra) == strip(rb)
+    steps = [(r["split"], r["step"]) for r in rb]
+    assert len(steps) == len(set(steps)), "a step logged twice"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_train_killed_then_resumed_equals_uninterrupted(shards, train_reference, tmp_path, sig):
+    reference, seconds = train_reference
+    out = tmp_path / "run"
+    proc = start(*train_args(shards, out))
+    ckpt = out / "checkpoint.pt"
+    killed = signal_when(proc, ckpt.exists, DELAYS.uniform(0.0, 0.3) * seconds, sig=sig)
+    assert killed, "train finished before the signal: raise --max-steps"
+    stderr = proc.stderr.read()
+    if sig == signal.SIGINT:  # Ctrl-C: checkpoint at the step it stopped, exit 130
+        assert proc.returncode == 130, stderr[-2000:]
+        assert "continue from" in stderr and "Traceback" not in stderr, stderr[-2000:]
+        stopped = torch.load(ckpt, weights_only=True)["state"]["step"]  # where it stopped, not before
+        assert stopped >= max(r["step"] for r in metrics(out) if r["split"] == "train")
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    for line in (out / "metrics.jsonl").read_text().splitlines():
+        json.loads(line)  # no record cut in half
+    torch.load(ckpt, weights_only=True)  # whole: written under a temporary name
+    r = CliRunner().invoke(main, [str(a) for a in train_args(shards, out)] + ["--resume"])
+    assert r.exit_code == 0, r.output
+    same_run(reference, out)
+    assert not list(out.glob("*.tmp*"))
+
+
+# ---- score --out ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def score_input(tmp_path_factory):
+    d = tmp_path_factory.mktemp("score_in")
+    b = generate(GenConfig(size="custom", n_min=8, n_max=20), 16_384, seed=8)
+    write_networks(d / "nets.jsonl", [b.network(i, name=f"n{i}") for i in range(len(b))])
+    ref = d.parent / (d.name + "_ref.jsonl")
+    return d, ref, timed("score", d, "--out", ref)
+
+
+@pytest.mark.parametrize("kill", range(2))
+def test_score_killed_leaves_whole_records_and_rerun_is_identical(score_input, tmp_path, kill):
+    d, ref, seconds = score_input
+    out = tmp_path / "scores.jsonl"
+    part = out.with_name(out.name + ".part")
+    proc = start("score", d, "--out", out)
+    killed = signal_when(proc, lambda: part.exists() and part.stat().st_size > 0, DELAYS.uniform(0.0, 0.25) * seconds)
+    assert killed, "score finished before the kill: give it more networks"
+    assert not out.exists(), "a killed score left a final-named output"
+    lines = part.read_text().splitlines(keepends=True)
+    assert lines and all(line.endswith("\n") for line in lines)
+    assert [json.loads(line) for line in lines] == [json.loads(line) for line in ref.read_text().splitlines()[:len(lines)]]
+    invoke("score", d, "--out", out)
+    assert out.read_bytes() == ref.read_bytes() and not part.exists()
+
+
+# ---- convert --to (folder mode) ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def convert_input(tmp_path_factory):
+    d = tmp_path_factory.mktemp("convert")
+    b = generate(GenConfig(size="custom", n_min=8, n_max=20, weights="log-uniform", w_min=0.1, w_max=10),
+                 6000, seed=9)
+    src = d / "many.jsonl"
+    write_networks(src, [b.network(i, name=f"net {i}") for i in range(len(b))])
+    seconds = timed("convert", src, d / "ref", "--to", "json")
+    return src, digest(d / "ref"), seconds
+
+
+@pytest.mark.parametrize("kill", range(2))
+def test_convert_folder_killed_then_rerun_gives_the_same_files(convert_input, tmp_path, kill):
+    src, reference, seconds = convert_input
+    out = tmp_path / "out"
+    proc = start("convert", src, out, "--to", "json")
+    killed = signal_when(proc, lambda: out.exists() and any(out.iterdir()), DELAYS.uniform(0.0, 0.3) * seconds)
+    assert killed, "convert finished before the kill: give it more networks"
+    written = sorted(out.glob("*.json"))  # final names: every one a whole network
+    assert 0 < len(written) < len(reference)
+    for p in written:
+        (net,) = read_networks(p)
+        assert p.stem == net.name.replace(" ", "_")
+    invoke("convert", src, out, "--to", "json")
+    assert digest(out) == reference  # and no temporary file left over
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]

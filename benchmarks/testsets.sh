@@ -2,7 +2,8 @@
 # shard folder once; `testsets COUNT` makes the evaluation sets and lists them in TEST:
 #   the paper's distribution: S erdos on another seed, three families never trained on, M erdos;
 #   the hard families (`hardsets COUNT`, also listed alone in HARD_TEST): trap, longpath,
-#   bowtie, layered, modular at S and M, seeds 1001-1010 (keep training seeds away from them).
+#   bowtie, layered, modular at S and M, seeds 1001-1010 (keep training seeds away from them);
+#   L size (a quarter of COUNT): erdos and trap, seeds 6 and 1011.
 gen() { [ -d "$W/$1" ] || metabnet gen --out "$W/$1" -q "${@:2}"; }
 hardsets() {
   HARD_TEST=""
@@ -22,5 +23,7 @@ testsets() {
   gen scale_free-S --family scale_free --count "$1" --seed 4
   gen erdos-M --size M --count "$1" --seed 5
   hardsets "$1"
-  TEST="$W/erdos-S-test $W/erdos_gnm-S $W/small_world-S $W/scale_free-S $W/erdos-M$HARD_TEST"
+  gen erdos-L --size L --count $(($1 / 4)) --seed 6
+  gen trap-L --family trap --size L --count $(($1 / 4)) --seed 1011
+  TEST="$W/erdos-S-test $W/erdos_gnm-S $W/small_world-S $W/scale_free-S $W/erdos-M$HARD_TEST $W/erdos-L $W/trap-L"
 }

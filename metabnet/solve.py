@@ -21,12 +21,17 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
     if x0 is not None and method != "direct":
         raise ValueError("a start x0 is for the direct method only")
     if method == "direct":
-        unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
+        try:
+            unique, bounded, x, res, it, method = keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
+        except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
+            raise keq.BeyondRange(f"{net.name or 'network'}: {e}") from None
     elif method == "ode":
         status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
         unique, _ = kreach.labels(net.n, net.src, net.dst)
         bounded = status == kode.CONVERGED
         unique = bool(unique and bounded)
+        if status == kode.BEYOND:
+            raise keq.BeyondRange(f"{net.name or 'network'}: {keq.BEYOND_MESSAGE}")
         if status == kode.FAILED:
             raise RuntimeError(f"{net.name or 'network'}: ODE integration failed to reach a verdict")
     else:

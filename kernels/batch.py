@@ -10,9 +10,11 @@ import numpy as np
 from numba import prange
 
 from metabnet.kernels._jit import jit, pjit
+from metabnet.kernels.equilibrium import BEYOND as SOLVE_BEYOND
 from metabnet.kernels.equilibrium import FAILED as SOLVE_FAILED
 from metabnet.kernels.equilibrium import equilibrium
 from metabnet.kernels.graphs import LONGPATH, TRAP, hard_network, random_graph
+from metabnet.kernels.ode import BEYOND as ODE_BEYOND
 from metabnet.kernels.ode import CONVERGED, integrate
 from metabnet.kernels.reach import _bfs, _labels, _reach
 from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
@@ -140,7 +142,9 @@ def _hard(state, cfg, n, m_target, positive, src, dst, cap, mark, scratch_i, end
 def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
                  mark, A, work, to_exc, from_in, ends):
     """Generate and label network `gi`; returns (n, m, unique, bounded, residual,
-    redeemed edges, iterations, attempts, flags)."""
+    redeemed edges, iterations, attempts, flags).  A network whose label the solver cannot
+    certify (an equilibrium, if any, past kinetics.SLACK_MIN of a capacity) is drawn again,
+    like one the balance drops: no stored label is a guess."""
     ptr, adj, queue, idx, perm, raw_src, raw_dst, rank = scratch_i
     fam = np.int64(cfg[C_FAMILY])
     b, x0, f, gross = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
@@ -198,6 +202,8 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
         if not use_ode:
             unique, bounded, res, it, status = equilibrium(n, m, src, dst, rate, km, to_exc, from_in,
                                                            idx, A, b, x, x0, f, gross)
+            if status == SOLVE_BEYOND:
+                continue  # no label can be certified (equilibrium past the range): draw again
             use_ode = status == SOLVE_FAILED  # Newton stalled: the ODE decides
             if bounded and not (res <= 1e-8):
                 flags |= FLAG_SOLVER_FAILED
@@ -205,6 +211,8 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             unique, _ = _labels(n, to_exc, from_in)
             status, _, steps, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
                                               ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS)
+            if status == ODE_BEYOND:
+                continue  # as above: never a label the solver cannot certify
             it = steps if cfg[C_METHOD] == M_ODE else it + steps
             bounded = status == CONVERGED
             unique = unique and bounded

@@ -9,6 +9,19 @@ node - 1.
 import numpy as np
 
 from metabnet.kernels._jit import jit
+from metabnet.kernels.reach import _bfs, _reach
+
+# Near capacity (DESIGN §1: a node whose inflow nears the total V of its Michaelis-Menten
+# reactions out) x grows like K / (unused fraction of capacity), and double precision
+# resolves x only to about EPS * x / K relative: the balance at the node is a difference of
+# fluxes ~V whose rounding (EPS * V) is then as large as the unused capacity itself.
+# An equilibrium is certified while every node keeps at least SLACK_MIN of its capacity
+# unused (one reaction out: x <= 1e12 K, x accurate to about 2e-4 relative or better);
+# beyond it the solvers say so (status BEYOND) instead of giving a label.
+SLACK_MIN = 1e-12
+SLACK_GIVE_UP = 1e-15  # a Newton iterate this close to capacity: stop, ask capacity_verdict
+NOISE = 8 * np.finfo(np.float64).eps  # rounding of a balance, relative to the gross flux (a bound:
+# `balance` keeps the constant parts apart, often far better)
 
 
 @jit(inline="always")
@@ -31,19 +44,47 @@ def dflux(r, k, x):
 
 @jit
 def balance(n, m, src, dst, rate, km, x, f, gross):
-    """f = dx/dt at x; gross[v] = sum of |fluxes| through v (for relative residuals)."""
+    """f = dx/dt at x; gross[v] = sum of |fluxes| through v (for relative residuals).
+
+    A Michaelis-Menten flux past half its capacity (x > K) enters as V - V K / (K + x): the
+    constants (V, intake phi) are summed first, then the small remainders.  Near capacity
+    the balance is a difference of fluxes ~V that cancel to about the unused capacity; summed
+    as single fluxes its rounding (~1e-16 V) would swamp that difference, while phi - V and
+    V_in - V_out are exact when close (Sterbenz): x near 1e12 K stays exact to ~1e-15 where the
+    flux enters from the intake or from another node near capacity."""
     f[:n] = 0.0
     gross[:n] = 0.0
-    for i in range(m):
+    for i in range(m):  # the constant parts: intake, and V of saturated Michaelis-Menten fluxes
         u, v = src[i], dst[i]
         if u == v:
             continue
-        q = rate[i] if u == 0 else flux(rate[i], km[i], x[u - 1])
+        if u == 0:
+            q = rate[i]
+        elif km[i] == km[i] and x[u - 1] > km[i]:
+            q = rate[i]
+        else:
+            continue
         if u > 0:
             f[u - 1] -= q
-            gross[u - 1] += abs(q)
         if v <= n:
             f[v - 1] += q
+    for i in range(m):  # the rest: linear and unsaturated fluxes, the saturated ones' remainders
+        u, v = src[i], dst[i]
+        if u == v or u == 0:
+            if u == 0 and v != u:
+                gross[v - 1] += abs(rate[i])
+            continue
+        r, k, xu = rate[i], km[i], x[u - 1]
+        if k == k and xu > k:
+            rest = -r * k / (k + xu)  # flux = r + rest
+            q = r + rest
+        else:
+            rest = flux(r, k, xu)
+            q = rest
+        f[u - 1] -= rest
+        gross[u - 1] += abs(q)
+        if v <= n:
+            f[v - 1] += rest
             gross[v - 1] += abs(q)
 
 
@@ -57,6 +98,211 @@ def rel_residual(n, f, gross):
         elif f[v] != 0.0:
             return np.inf
     return r
+
+
+@jit
+def node_scale(n, m, src, dst, rate, km, x, d):
+    """d[v] = x_v * sum over reactions out of v of d flux / d x_v: how much the balance at v
+    moves when x_v moves by 100% (its outflux for linear kinetics; about the unused capacity
+    V K / x for a saturated Michaelis-Menten node).  |f_v| / d[v] estimates the relative
+    error of x_v, where |f_v| / gross[v] (rel_residual) does not near capacity."""
+    d[:n] = 0.0
+    for i in range(m):
+        u = src[i]
+        if u == 0 or u == dst[i]:
+            continue
+        d[u - 1] += x[u - 1] * dflux(rate[i], km[i], x[u - 1])
+
+
+@jit
+def settled(n, f, gross, d):
+    """Estimated relative error of x from the balance f: max over nodes of |f_v| / d_v,
+    where |f_v| up to the rounding NOISE * gross_v counts as 0 (`node_scale` for d).
+    Returns inf for a node with an imbalance past rounding and d_v = 0."""
+    e = 0.0
+    for v in range(n):
+        r = abs(f[v]) - NOISE * gross[v]
+        if r > 0.0:
+            if d[v] > 0.0:
+                e = max(e, r / d[v])
+            else:
+                return np.inf
+    return e
+
+
+@jit
+def min_slack(n, m, src, dst, rate, km, x, cap, unused):
+    """Smallest unused fraction of capacity, 1 - outflux / sum V, over the nodes whose
+    reactions out are all Michaelis-Menten (1.0 when there is none).  cap, unused: n scratch."""
+    cap[:n] = 0.0
+    unused[:n] = 0.0
+    for i in range(m):
+        u = src[i]
+        if u == 0 or u == dst[i]:
+            continue
+        k = km[i]
+        if k != k:
+            cap[u - 1] = np.inf
+        else:
+            cap[u - 1] += rate[i]
+            unused[u - 1] += rate[i] * k / (k + max(x[u - 1], 0.0))
+    s = 1.0
+    for v in range(n):
+        if 0.0 < cap[v] < np.inf:
+            s = min(s, unused[v] / cap[v])
+    return s
+
+
+@jit
+def _out_flux(n, m, src, dst, rate, km, x, o, do):
+    """o[v] = total flux out of v at x_v, do[v] = its derivative."""
+    o[:n] = 0.0
+    do[:n] = 0.0
+    for i in range(m):
+        u = src[i]
+        if u == 0 or u == dst[i]:
+            continue
+        o[u - 1] += flux(rate[i], km[i], x[u - 1])
+        do[u - 1] += dflux(rate[i], km[i], x[u - 1])
+
+
+CERT_MAX_SWEEPS = 2000
+CERT_MARGIN = 1e-13  # inflow past capacity by this fraction (rounding cannot fake it)
+
+
+# verdicts of `capacity_verdict`
+CAP_DIVERGES, CAP_SETTLES, CAP_SETTLES_BEYOND, CAP_UNKNOWN = 1, 0, 2, -1
+
+
+@jit
+def capacity_verdict(n, m, src, dst, rate, km):
+    """Whether the trajectory from x(0) = 0 has a limit, decided on the fluxes.
+
+    CAP_DIVERGES, a proof that it has none: topology (a node fed from the intake cannot
+    reach excretion: mass only piles up there), or capacity.  Every equilibrium x* has
+    T_v = phi_v + sum over u -> v of q_uv(x*_u), with T_v the flux out of v, which stays
+    below the capacity sum V of v when its reactions out are all Michaelis-Menten.  The
+    iteration T <- phi + inflow(x(T)) from T = 0, with x_v(T_v) the concentration at which
+    v passes T_v on, gives lower bounds of T* that rise towards it (every flux increases
+    with x); one past a capacity (by CERT_MARGIN, more than rounding can fake) proves that
+    no equilibrium exists.
+    CAP_SETTLES: the iteration settles below every capacity, with each node keeping SLACK_MIN
+    of it (an equilibrium exists, in the certified range); CAP_SETTLES_BEYOND: it settles
+    closer to capacity than that; CAP_UNKNOWN: out of sweeps, no verdict."""
+    ptr = np.empty(n + 3, np.int64)
+    adj = np.empty(max(m, 1), np.int32)
+    queue = np.empty(n + 2, np.int64)
+    to_exc = np.empty(n + 2, np.bool_)
+    from_in = np.empty(n + 2, np.bool_)
+    _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
+    for v in range(1, n + 1):
+        if from_in[v] and not to_exc[v]:
+            return CAP_DIVERGES
+    down = _downstream(n, m, src, dst, ptr, adj, queue, to_exc)
+    x = np.zeros(n)
+    if _cut_exceeded(n, m, src, dst, rate, km, down, x):
+        return CAP_DIVERGES
+    cap = np.zeros(n)
+    n_out = np.zeros(n, np.int64)
+    for i in range(m):
+        u = src[i]
+        if u == 0 or u == dst[i]:
+            continue
+        n_out[u - 1] += 1
+        cap[u - 1] += np.inf if km[i] != km[i] else rate[i]
+    t = np.zeros(n)  # throughput lower bounds
+    inflow = np.empty(n)
+    o = np.empty(n)
+    do = np.empty(n)
+    exact = np.ones(n, np.bool_)  # t[v] holds no rounding error
+    terms = np.zeros(n, np.int64)
+    rounded = np.zeros(n, np.bool_)
+    for _ in range(CERT_MAX_SWEEPS):
+        inflow[:] = 0.0
+        terms[:] = 0
+        rounded[:] = False
+        for i in range(m):
+            u, v = src[i], dst[i]
+            if u == v or v > n:
+                continue
+            if u == 0:
+                q, ok = rate[i], True
+            elif n_out[u - 1] == 1:
+                q, ok = t[u - 1], exact[u - 1]  # all of u's throughput, exactly
+            else:
+                q, ok = flux(rate[i], km[i], x[u - 1]), False
+            if q > 0.0:
+                inflow[v - 1] += q
+                terms[v - 1] += 1
+                rounded[v - 1] = rounded[v - 1] or not ok
+        grew = False
+        for v in range(n):
+            ex = terms[v] <= 1 and not rounded[v]
+            # an exact inflow reaching capacity is a proof (phi = V: x grows like sqrt(t));
+            # a rounded one must pass it by more than rounding can fake
+            if inflow[v] > 0.0 and inflow[v] >= cap[v] * (1.0 if ex else 1.0 + CERT_MARGIN):
+                return CAP_DIVERGES
+            if inflow[v] > t[v]:
+                grew = grew or inflow[v] > t[v] * (1.0 + 1e-15)
+                t[v], exact[v] = inflow[v], ex
+        if not grew:
+            for v in range(n):
+                if 0.0 < cap[v] < np.inf and cap[v] - t[v] < SLACK_MIN * cap[v]:
+                    return CAP_SETTLES_BEYOND
+            return CAP_SETTLES
+        # x_v(t_v) by Newton from the last (smaller) x_v: the outflux is concave and
+        # increasing, so the iterates rise monotonically to the root from below
+        for _ in range(200):
+            _out_flux(n, m, src, dst, rate, km, x, o, do)
+            done = True
+            for v in range(n):
+                if do[v] > 0.0 and o[v] < t[v]:
+                    step = (t[v] - o[v]) / do[v]
+                    if step > 1e-15 * x[v]:
+                        done = False
+                    x[v] += step
+            if done:
+                break
+    if _cut_exceeded(n, m, src, dst, rate, km, down, x):
+        return CAP_DIVERGES
+    return CAP_UNKNOWN
+
+
+@jit
+def _downstream(n, m, src, dst, ptr, adj, queue, seen):
+    """down[v, w]: inner node w + 1 is reachable from inner node v + 1 (v itself included)."""
+    down = np.zeros((n, n), np.bool_)
+    for v in range(1, n + 1):
+        _bfs(n, m, src, dst, v, ptr, adj, queue, seen)
+        for w in range(1, n + 1):
+            down[v - 1, w - 1] = seen[w]
+    return down
+
+
+@jit
+def _cut_exceeded(n, m, src, dst, rate, km, down, x):
+    """True when for some v the set D of nodes downstream of v (no reaction leaves D but to
+    excretion) receives at least the capacity of its exits: its intake plus the fluxes into
+    it at x (lower bounds: x from capacity_verdict's iteration, or 0) reach the total V of
+    its excretion reactions, all Michaelis-Menten (CERT_MARGIN for rounding).  At an
+    equilibrium all that enters D leaves it, below that capacity: there is none.  This
+    catches a region whose internal cycling is fast and whose exits are narrow, where the
+    node-by-node iteration creeps up for millions of sweeps."""
+    for v in range(n):
+        inflow, cap = 0.0, 0.0
+        for i in range(m):
+            u, w = src[i], dst[i]
+            if u == w:
+                continue
+            u_in = u > 0 and down[v, u - 1]
+            if w > n:
+                if u_in:
+                    cap += np.inf if km[i] != km[i] else rate[i]
+            elif down[v, w - 1] and not u_in:
+                inflow += rate[i] if u == 0 else flux(rate[i], km[i], x[u - 1])
+        if inflow > 0.0 and inflow >= cap * (1.0 + CERT_MARGIN):
+            return True
+    return False
 
 
 @jit

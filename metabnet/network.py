@@ -26,6 +26,13 @@ one-line error, never a wrong label):
   x itself is as accurate as the spread allows: about 1e-8 relative for rates spanning 1e6
   (measured against exact rational solves), less for wider spreads.
 
+Michaelis-Menten kinetics add a limit on x, not on the inputs: near a node's capacity
+x = K phi / (V - phi) (one reaction out) grows without bound, and double precision resolves
+it to about 2e-16 x / K relative at worst.  The solvers certify an equilibrium while every node keeps 1e-12 of its
+capacity unused (x <= 1e12 K; kernels.kinetics.SLACK_MIN) and certify "no equilibrium" at or
+past capacity; in between they raise kernels.equilibrium.BeyondRange (one error line in
+`solve`), never a label (tests/test_mm_large.py).
+
 Rescaling units moves every rate (time) or every K and x (concentration) by one factor,
 which keeps the spread: a model outside the range can usually be brought into it.
 """

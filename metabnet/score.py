@@ -251,7 +251,15 @@ def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096) 
     tally = Tally(scorer)
     for nets, errors in read_chunks(files, chunk):
         tally.failures += errors
-        records = scorer.score(nets)
+        try:
+            records = scorer.score(nets)
+        except RuntimeError:  # a network the exact solver cannot decide: score one by one
+            records = []
+            for net in nets:
+                try:
+                    records += scorer.score([net])
+                except RuntimeError as e:  # e.g. kernels.equilibrium.BeyondRange
+                    tally.failures.append(FormatError(net.meta.get("file") or net.name, e))
         for rec in records:
             write(rec)
         tally.add(records)

@@ -84,9 +84,14 @@ def _solve(net: Network, method: str, x0):
     """(unique, bounded, x, relative residual, iterations, method) by the kernels."""
     km = net.km_or_nan()
     if method == "direct":
-        return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
+        try:
+            return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
+        except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
+            raise keq.BeyondRange(f"{_where(net)}: {e}") from None
     status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
     unique, _ = kreach.labels(net.n, net.src, net.dst)
+    if status == kode.BEYOND:
+        raise keq.BeyondRange(f"{_where(net)}: {keq.BEYOND_MESSAGE}")
     if status == kode.FAILED:
         raise RuntimeError(f"{_where(net)}: ODE integration failed to reach a verdict")
     bounded = status == kode.CONVERGED

@@ -21,8 +21,10 @@ MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
 MAX_DENSE = 8_192  # nodes with reactions: one dense n x n float64 matrix is then 512 MiB
 
 
-class SolveError(RuntimeError):
-    """A network the solver refuses; ``str()`` is one line naming the file and network."""
+class SolveError(RuntimeError, ValueError):
+    """A network the solver refuses; ``str()`` is one line naming the file and network.
+    Both a RuntimeError (as the ODE's failure, which `solve` reports per file) and a
+    ValueError (as a bad input, which `eval` reports)."""
 
 
 def solve(net: Network, method: str = "direct", x0=None) -> dict:

@@ -32,7 +32,7 @@ def test_ode_agrees_with_direct_solve(family, kinetics):
 
 
 # per (family, kinetics): networks, and a node range narrower than the size class (or None)
-IVP = {"S": (24, None), "M": (4, None), "L": (2, (128, 160))}
+IVP = {"S": (16, None), "M": (4, None), "L": (2, (128, 136))}
 INTAKE = {"S": 0.01, "M": 0.004, "L": 0.001}  # Michaelis-Menten: less inflow for larger networks
 
 

@@ -22,7 +22,7 @@ MAX_DENSE = 8_192  # nodes with reactions: one dense n x n float64 matrix is the
 
 
 class SolveError(RuntimeError, ValueError):
-    """A network the solver refuses; ``str()`` is one line naming the file and network.
+    """A network the solver refuses; ``str()`` is one line naming the network (callers that read it from a file add the file).
     Both a RuntimeError (as the ODE's failure, which `solve` reports per file) and a
     ValueError (as a bad input, which `eval` reports)."""
 
@@ -58,8 +58,8 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
 
 
 def _where(net: Network) -> str:
-    file, name = net.meta.get("file"), net.name or "network"
-    return f"{file}: {name}" if file else name
+    """The network in an error message; whoever read it from a file names the file."""
+    return net.name or "network"
 
 
 def _compact(net: Network) -> tuple[np.ndarray | None, Network]:

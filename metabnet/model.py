@@ -275,8 +275,8 @@ class FluxStep(nn.Module):
     take a lazy step of flux along the reactions, h_v <- (h_v + sum_u P_uv h_u) / 2 with
     P_uv = rate_uv / (total outflow rate of u), including a renewal reaction excretion ->
     intake; the other half (the "potential" channels) average over successors,
-    h_u <- (h_u + sum_w P_uw h_w) / 2.  A learned max over successors carries "can reach"
-    signals at one hop per iteration.  An MLP (zero-initialised output) then corrects every
+    h_u <- (h_u + sum_w P_uw h_w) / 2, the excretion keeping its value.  A learned max over
+    successors carries "can reach" signals at one hop per iteration.  An MLP (zero-initialised output) then corrects every
     channel from the node's own state - so an untrained model already diffuses flux, and
     training learns what to do with it."""
 
@@ -318,12 +318,13 @@ class FluxModel(nn.Module):
     (spectral radius ~0.995), but the renewal chain - excretion fed back to the intake - is
     mixed after ~20-40 lazy steps, and its stationary mass pi gives
     x_v = Phi * pi_v / (pi_0 * d_v) (Phi: total intake rate, node 0: the intake).  So the
-    model keeps mass channels, reads pi_v and pi_0 from them and learns a correction.
+    model reads pi_v / pi_0 from channel 0 and learns a correction from all channels.
     Reachability (existence) needs one iteration per hop: iterations = n + iters_extra, so
     depth grows with the network; a network needs more than iters_max iterations only
     beyond iters_max - iters_extra inner nodes (the documented limit; score refuses larger).
     After every iteration each channel is divided by its RMS over the network's nodes, which
-    keeps ratios between nodes (all the readout uses) and the recurrence bounded.
+    keeps ratios between nodes (all the readout uses) and the recurrence bounded.  The model
+    runs in fp32 even under autocast: bf16's 8-bit mantissa would blur the diffusion.
 
     Inputs are the network alone: per node its type and local rate sums and degrees, per
     reaction its rate (P is the rate over its source's summed rates).  Equivariant to
@@ -336,7 +337,8 @@ class FluxModel(nn.Module):
         self.embed = nn.Linear(NODE_FEATURES, C)
         self.step = FluxStep(c)
         self.ln = nn.LayerNorm(2 * C)
-        self.head = nn.Sequential(nn.Linear(2 * C + 2, 2 * C), nn.GELU(), nn.Linear(2 * C, 3))  # log x correction, reached, ok
+        self.head = nn.Sequential(nn.Linear(2 * C + 2, 2 * C), nn.GELU(),
+                                  nn.Linear(2 * C, 3))  # log10 x correction, reached, ok
 
     def iterations(self, n):
         """Iterations for a network of n inner nodes (int or tensor)."""
@@ -346,7 +348,8 @@ class FluxModel(nn.Module):
     @staticmethod
     def graph(batch):
         """Node features (B, T, NODE_FEATURES), masks and the batch's reactions as one flat
-        graph over B*T nodes: (src, dst, p) real reactions, (*_all) plus the renewal ones."""
+        graph over B*T nodes: (src, dst, p) real reactions, (*_all) plus the renewal ones
+        (excretion -> intake), (b*) plus the excretion's loop for backward averaging."""
         n, src, dst, emask = batch["n"], batch["src"], batch["dst"], batch["emask"]
         B, E = src.shape
         T = batch["T"] if "T" in batch else int(n.max()) + 2
@@ -379,13 +382,18 @@ class FluxModel(nn.Module):
     def forward(self, batch):
         """batch as for GraphModel; targets exists (B,), log_x (B, T) with xmask (nodes with
         x > 0) and zmask (B, T) (inner nodes of networks with an equilibrium: reached or not)."""
+        with torch.autocast(batch["n"].device.type, enabled=False):
+            return self._forward(batch)
+
+    def _forward(self, batch):
         feats, valid, inner, log_out, g = self.graph(batch)
         B, T, _ = feats.shape
         C = self.config.d_model
         w = valid.reshape(B * T, 1).float()
         count = valid.sum(1).view(B, 1, 1).float()
         h = self.embed(feats)  # pure channels: a unit mass on every node, and 1 at the excretion only
-        h = torch.cat([torch.ones_like(h[..., :1]), h[..., 1:-1], feats[..., 5:6]], -1).reshape(B * T, C) * w
+        h = torch.cat([torch.ones_like(h[..., :1]), h[..., 1:-1], feats[..., 5:6]], -1)  # feature 5: is_ex
+        h = h.reshape(B * T, C) * w
         own = self.iterations(batch["n"])  # (B,): each network stops after its own count,
         for it in range(int(own.max())):  # so its answer does not depend on the batch
             new = self.step(h, g).view(B, T, C) * valid[..., None]
@@ -394,7 +402,7 @@ class FluxModel(nn.Module):
         h = h.view(B, T, C).float()
         ln_pi = (h[..., 0].abs() + 1e-30).log()  # (B, T)
         ln_pi = ln_pi - ln_pi[:, :1]  # relative to the intake
-        ln_reach = (h[..., -1].abs() + 1e-30).log()  # excretion potential: 0 exactly where excretion is out of reach
+        ln_reach = (h[..., -1].abs() + 1e-30).log()  # 0 (ln: -69) exactly where excretion is out of reach
         logs = torch.stack([ln_pi.clamp(-60, 60) / 10, ln_reach.clamp(-69, 10) / 10], -1)
         o = self.head(torch.cat([self.ln(torch.cat([h, h[:, :1].expand(B, T, C)], -1)), logs], -1)).float()
         ln_x = ln_pi + log_out[:, :1] - log_out  # ln(Phi pi_v / (pi_0 d_v))
@@ -454,7 +462,8 @@ def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Embedding)) and not getattr(m, "keep_init", False):
             with torch.no_grad():
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (0.0 if getattr(m, "zero_init", False) else 0.02))
+                scale = 0.0 if getattr(m, "zero_init", False) else 0.02
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * scale)
                 if getattr(m, "bias", None) is not None:
                     m.bias.zero_()
     return model

@@ -22,9 +22,9 @@ MAX_DENSE = 8_192  # nodes with reactions: one dense n x n float64 matrix is the
 
 
 class SolveError(RuntimeError, ValueError):
-    """A network the solver refuses; ``str()`` is one line naming the network (callers that read it from a file add the file).
-    Both a RuntimeError (as the ODE's failure, which `solve` reports per file) and a
-    ValueError (as a bad input, which `eval` reports)."""
+    """A network the solver refuses; ``str()`` is one line naming the network (callers that
+    read it from a file add the file).  Both a RuntimeError (as the ODE's failure, which
+    `solve` reports per file) and a ValueError (as a bad input, which `eval` reports)."""
 
 
 def solve(net: Network, method: str = "direct", x0=None) -> dict:

@@ -1,6 +1,8 @@
-"""Streaming training data from a directory of shards, and model-ready padded batches.
+"""Streaming training data: from a directory of shards (`Stream`), or freshly generated
+(`GenStream`, a mixture of generator configs taken in turn; see its doc).  Model-ready arrays
+are made by each architecture (metabnet.archs).
 
-Order: each epoch shuffles blocks of `block` consecutive networks across all shards; `window`
+Shard order: each epoch shuffles blocks of `block` consecutive networks across all shards; `window`
 blocks at a time are read, shuffled together and cut into batches.  Only one window is in
 memory.  The order is a pure function of (seed, epoch), so a run resumes exactly at
 (epoch, window, batch); under DDP rank r takes batches r, r + world, ... of every window.

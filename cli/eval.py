@@ -13,7 +13,9 @@ import click
 @click.option("--batch-size", default=256, show_default=True)
 @click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
 @click.option("--limit", type=int, help="Evaluate a random sample of this many networks.")
-def eval_(checkpoint, data, out, device, batch_size, beam, limit):
+@click.option("--iters-extra", type=int, help="flux model: iterate n + ITERS_EXTRA times instead of the "
+              "trained count (more mixes slow networks further; other models ignore it).")
+def eval_(checkpoint, data, out, device, batch_size, beam, limit, iters_extra):
     """Score CHECKPOINT (model.pt or checkpoint.pt of `metabnet train`) on DATA: shard files
     or folders, network files or folders (labels computed by the exact solver), or the
     paper's token JSON.  Prints accuracy and the share of value predictions within relative
@@ -29,7 +31,7 @@ def eval_(checkpoint, data, out, device, batch_size, beam, limit):
         nets, errors = load_data(data, limit, exclude=[out])
     except (FormatError, ValueError) as e:
         raise click.ClickException(str(e))
-    model, ckpt = load_model(checkpoint, device)
+    model, ckpt = load_model(checkpoint, device, **({} if iters_extra is None else {"iters_extra": iters_extra}))
     with progress_bar(total=len(nets), unit="net", desc="eval") as bar:
         rep = evaluate(model, ckpt, nets, device, batch_size, beam, bar.update)
     rep["files_failed"] = errors

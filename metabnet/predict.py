@@ -14,10 +14,12 @@ def resolve_device(device: str) -> str:
     return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_model(path, device="cpu") -> tuple[torch.nn.Module, dict]:
-    """The model of a checkpoint (metabnet train's checkpoint.pt or model.pt) and its metadata."""
+def load_model(path, device="cpu", **config) -> tuple[torch.nn.Module, dict]:
+    """The model of a checkpoint (metabnet train's checkpoint.pt or model.pt) and its metadata.
+    `config`: ModelConfig fields to change that do not change the weights (such as the flux
+    model's iters_extra: a weight-tied step may be iterated longer than in training)."""
     ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = build(ModelConfig(**ckpt["model_config"]))
+    model = build(ModelConfig(**{**ckpt["model_config"], **config}))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), ckpt
 

@@ -310,3 +310,24 @@ def test_resuming_a_finished_run_changes_nothing(tiny, tmp_path):
     assert len(_train_losses(tmp_path)[1]) == 1  # one validation row, not two
     for k, v in torch.load(tmp_path / "model.pt", weights_only=True)["model"].items():
         assert torch.equal(v, weights[k]), k
+
+
+def test_flux_model_iterates_longer_when_asked(shards, tmp_path):
+    """`metabnet eval --iters-extra`: the same weights, more iterations of the tied step."""
+    mc = ModelConfig(arch="flux", task="quanti", d_model=16)
+    model = init_weights(build(mc))
+    torch.save({"model_config": mc.to_dict(), "model": model.state_dict()}, tmp_path / "model.pt")
+    index = ShardIndex(shards)
+    b = index.read(0, 0, 6)
+    index.close()
+    short, _ = load_model(tmp_path / "model.pt")
+    long, _ = load_model(tmp_path / "model.pt", iters_extra=40)
+    assert short.config.iters_extra == 8 and long.config.iters_extra == 40
+    assert long.iterations(50) == 90 and short.iterations(50) == 58
+    t = to_device(ARCHS["flux"].arrays(b, "quanti"), "cpu")
+    with torch.no_grad():
+        a, c = short(t)["log_x"], long(t)["log_x"]
+    assert torch.isfinite(c).all() and not torch.allclose(a, c)
+    res = CliRunner().invoke(main, ["eval", str(tmp_path / "model.pt"), str(shards), "--limit", "20",
+                                    "--iters-extra", "40"])
+    assert res.exit_code == 0, res.output

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import pytest
 import torch
 from click.testing import CliRunner

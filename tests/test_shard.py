@@ -2,7 +2,6 @@
 import json
 import os
 import re
-from pathlib import Path
 
 import h5py
 import numpy as np

@@ -20,7 +20,7 @@ import torch
 from metabnet.archs import ARCHS
 from metabnet.batch import take
 from metabnet.generate import GenConfig, generate
-from metabnet.model import ModelConfig, build, count_params, flops_per_example, init_weights
+from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import to_device
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
@@ -76,7 +76,7 @@ def bench_model(mc: ModelConfig, data, args) -> dict:
         step(b)
     sync(device)
     dt = (time.perf_counter() - t0) / args.steps
-    flops = flops_per_example(model, tokens) * B / dt
+    flops = model.flops_per_example(tokens) * B / dt
     peak = peak_flops(device)
     return {"params": count_params(model), "batch": B, "mean_positions": round(float(tokens), 1),
             "ms_per_step": round(1e3 * dt, 2), "examples_per_s": round(B / dt, 1),

@@ -56,6 +56,7 @@ class Arch:
     default_layers = 0  # encoder layers when the user gives none (0: the model has no layers)
     default_width = 256  # d_model when the user gives none
     sized_by_training = True  # refuses networks larger than any it was trained on
+    unreadable = ""  # why `readable` refuses a network
     floor: float | None = LOG_X_FLOOR
 
     def arrays(self, batch: Batch, task: str, weighted: bool = True) -> dict:
@@ -123,6 +124,7 @@ class FluxArch(Arch):
 class Seq2SeqArch(Arch):
     name = "seq2seq"
     default_layers = 2
+    unreadable = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
 
     def arrays(self, batch, task, weighted=True):
         """Token arrays (the paper's encoding), padded to a multiple of 16 so a compiled

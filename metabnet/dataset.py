@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from metabnet.batch import Batch
+from metabnet.fileio import write_text
 from metabnet.generate import GenConfig, generate
 from metabnet.progress import progress_bar
 from metabnet.shard import ShardError, ShardWriter, open_shard, shard_stats
@@ -105,10 +106,7 @@ def _check_manifest(plan: Plan) -> bool:
 
 
 def _write_manifest(plan: Plan):
-    mpath = plan.out / MANIFEST
-    tmp = mpath.with_name(mpath.name + ".tmp")
-    tmp.write_text(json.dumps(plan.manifest(), indent=2) + "\n")
-    os.replace(tmp, mpath)
+    write_text(plan.out / MANIFEST, json.dumps(plan.manifest(), indent=2) + "\n")
 
 
 def _complete_shards(plan: Plan) -> set[int]:

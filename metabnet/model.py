@@ -126,6 +126,9 @@ class Seq2Seq(nn.Module):
         self.head = nn.Linear(c.d_model, c.vocab, bias=False)
         self.head.weight = self.tok.weight  # tied input/output embeddings
 
+    def flops_per_example(self, tokens: int) -> float:
+        return transformer_flops(self, self.config.n_enc + self.config.n_dec, tokens)
+
     def embed(self, tokens):
         T = tokens.shape[1]
         return self.tok(tokens) + self.pos(torch.arange(T, device=tokens.device))  # (B, T, C)
@@ -196,6 +199,9 @@ class GraphModel(nn.Module):
         self.ln = nn.LayerNorm(C)
         self.exists = nn.Sequential(nn.Linear(2 * C, C), nn.GELU(), nn.Linear(C, 1))
         self.log_x = nn.Linear(C, 1) if c.task == "quanti" else None  # log10 x per node
+
+    def flops_per_example(self, tokens: int) -> float:
+        return transformer_flops(self, self.config.n_enc, tokens)
 
     @staticmethod
     def edge_features(batch):
@@ -340,6 +346,11 @@ class FluxModel(nn.Module):
         self.head = nn.Sequential(nn.Linear(2 * C + 2, 2 * C), nn.GELU(),
                                   nn.Linear(2 * C, 3))  # log10 x correction, reached, ok
 
+    def flops_per_example(self, tokens: int) -> float:
+        """The step's parameters count once per iteration; there is no attention."""
+        step = count_params(self.step)
+        return 6 * tokens * (step * self.iterations(tokens - 2) + count_params(self) - step)
+
     def iterations(self, n):
         """Iterations for a network of n inner nodes (int or tensor)."""
         return (n + self.config.iters_extra).clamp(max=self.config.iters_max) if torch.is_tensor(n) else \
@@ -438,17 +449,10 @@ def build(config: ModelConfig) -> nn.Module:
     return MODELS[config.arch](config)
 
 
-def flops_per_example(model: nn.Module, tokens: int) -> float:
+def transformer_flops(model: nn.Module, layers: int, tokens: int) -> float:
     """Approximate training FLOPs per example of `tokens` positions (model FLOP utilisation):
-    nanoGPT's 6 * params * tokens plus attention for the Transformers; the flux model
-    applies its step once per iteration and has no attention."""
-    c = model.config
-    params = count_params(model)
-    if isinstance(model, FluxModel):
-        step = count_params(model.step)
-        return 6 * tokens * (step * model.iterations(tokens - 2) + params - step)
-    layers = c.n_enc + (c.n_dec if isinstance(model, Seq2Seq) else 0)
-    return 6 * params * tokens + 12 * layers * c.d_model * tokens * tokens
+    nanoGPT's 6 * params * tokens plus attention over `layers` layers."""
+    return 6 * count_params(model) * tokens + 12 * layers * model.config.d_model * tokens * tokens
 
 
 def count_params(model: nn.Module) -> int:
@@ -457,10 +461,10 @@ def count_params(model: nn.Module) -> int:
 
 def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
     """Deterministic init: normal(0, 0.02) linears/embeddings (zeros where a module is marked
-    `zero_init`; left alone where `keep_init`), zero biases (GPT-2 style)."""
+    `zero_init`), zero biases (GPT-2 style)."""
     g = torch.Generator().manual_seed(seed)
     for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Embedding)) and not getattr(m, "keep_init", False):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
             with torch.no_grad():
                 scale = 0.0 if getattr(m, "zero_init", False) else 0.02
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * scale)

@@ -80,8 +80,8 @@ class ModelLimits:
                    tuple(sorted({c.kinetics for c in cfgs})))
 
     def reason(self, net: Network, config, weighted: bool) -> str | None:
-        """Why the model cannot take `net` (None when it can); evaluate.readable adds the
-        seq2seq vocabulary limits on top."""
+        """Why the model cannot take `net` (None when it can); the architecture's `readable`
+        (metabnet.archs) adds its vocabulary limits on top."""
         if net.m == 0:
             return "no reactions"
         if self.kinetics is not None and net.kinetics not in self.kinetics:
@@ -137,9 +137,10 @@ class Scorer:
         if not take:
             return preds, reasons
         batch = as_batch([nets[i] for i in take])
-        ok = ARCHS[config.arch].readable(batch, self.weighted)
+        arch = ARCHS[config.arch]
+        ok = arch.readable(batch, self.weighted)
         for i in np.asarray(take)[~ok]:
-            reasons[i] = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
+            reasons[i] = arch.unreadable
         take = [i for i, good in zip(take, ok) if good]
         if not take:
             return preds, reasons

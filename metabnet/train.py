@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metabnet.batch import take
 from metabnet.archs import ARCHS
+from metabnet.batch import take
+from metabnet.fileio import write_text
 from metabnet.generate import GenConfig
 from metabnet.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
@@ -104,9 +105,7 @@ def _keep_metrics(path: Path, step: int | None) -> list[dict]:
                 continue
             if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
                 keep.append(rec)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-    os.replace(tmp, path)
+    write_text(path, "".join(json.dumps(r) + "\n" for r in keep))
     return keep
 
 
@@ -212,8 +211,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
         stream = GenStream(configs, tc.batch_size, tc.seed, rank, world)
         train_networks = None  # unlimited
     weighted = any(c.weights != "unweighted" for c in configs)  # seq2seq: rate tokens (unweighted: N1)
-    val = (ShardIndex(tc.val).read_all() if tc.val else
-           stream.validation() if index is not None else stream.validation(tc.val_size))
+    val = ShardIndex(tc.val).read_all() if tc.val else stream.validation(tc.val_size)
     if val is not None and len(val) > tc.val_size:
         val = take(val, np.arange(tc.val_size))
 
@@ -287,8 +285,9 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
             torch.distributed.barrier()
 
     if rank == 0 and state["step"] == 0:
-        emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": train_networks, "val_networks": 0 if val is None else len(val),
-            "model_config": mc.to_dict(), "train_config": asdict(tc)})
+        emit({"split": "info", "step": 0, "params": count_params(model), "train_networks": train_networks,
+              "val_networks": 0 if val is None else len(val), "model_config": mc.to_dict(),
+              "train_config": asdict(tc)})
     bar = progress_bar(total=tc.max_steps, initial=state["step"], unit="step", enabled=progress and rank == 0,
                        desc=f"train {mc.arch}/{mc.task}")
     model.train()

@@ -30,8 +30,11 @@ def _choices(allowed):
               help="Without DATA: kinetics (michaelis-menten labels ~170 networks/s: slow to stream).")
 @click.option("--weights", default="integer", show_default=True, callback=_choices(WEIGHTS),
               help="Without DATA: rate distributions.")
+@click.option("--mm-intake-scale", default=0.05, show_default=True,
+              help="Without DATA: Michaelis-Menten networks draw intake rates times this (at 1, ~1.5% "
+                   "of them have an equilibrium; at 0.05, ~15%).")
 @click.option("--arch", type=click.Choice(["flux", "graph", "seq2seq"]), default="flux", show_default=True,
-              help="flux: a weight-tied step iterated n + 8 times that diffuses flux along the "
+              help="flux: a weight-tied step iterated n + --iters-extra times that diffuses flux along the "
                    "reactions (any size); graph: one pass over node tokens with structural "
                    "attention; seq2seq: the paper's encoder-decoder over its token encoding.")
 @click.option("--task", type=click.Choice(["quali", "quanti"]), default="quali", show_default=True,
@@ -58,12 +61,14 @@ def _choices(allowed):
 @click.option("--struct", type=click.Choice(["adj", "spd", "none"]), default="adj", show_default=True,
               help="graph: attention bias from reactions (adj), plus hop distances clipped at 8 (spd), "
                    "or none (ablation).")
+@click.option("--iters-extra", default=8, show_default=True,
+              help="flux: iterate the tied step n + ITERS_EXTRA times (slow-mixing networks gain from more).")
 @click.option("--dropout", default=0.0, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(data, out, families, sizes, kinetics, weights, arch, task, max_steps, batch_size, lr, warmup,
+def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, task, max_steps, batch_size, lr, warmup,
           device, compile_, resume, val, val_size, eval_every, ckpt_every, log_every, width, heads, layers,
-          dec_layers, struct, dropout, seed, quiet):
+          dec_layers, struct, iters_extra, dropout, seed, quiet):
     """Train a model on the shards in DATA (from `metabnet gen`) into --out; without DATA, on
     networks generated as training goes (--families, --sizes, --kinetics, --weights), so that
     no dataset is needed on disk.
@@ -76,12 +81,13 @@ def train(data, out, families, sizes, kinetics, weights, arch, task, max_steps, 
     from metabnet.model import ModelConfig
     from metabnet.train import TrainConfig, train as run
 
-    mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w) for f, s, k, w in
-                                 itertools.product(families, sizes, kinetics, weights)]
+    mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w,
+                                      **({"intake_scale": mm_intake_scale} if k == "michaelis-menten" else {}))
+                                 for f, s, k, w in itertools.product(families, sizes, kinetics, weights)]
     a = ARCHS[arch]
     mc = ModelConfig(arch=arch, task=task, d_model=width or a.default_width, n_heads=heads,
                      n_enc=layers or a.default_layers, n_dec=dec_layers,
-                     struct=struct, dropout=dropout)
+                     struct=struct, iters_extra=iters_extra, dropout=dropout)
     tc = TrainConfig(data=str(data) if data else None, mixture=mixture, out=str(out), batch_size=batch_size,
                      lr=lr, warmup=warmup, max_steps=max_steps, eval_every=eval_every, ckpt_every=ckpt_every,
                      log_every=log_every, val_size=val_size, val=str(val) if val else None,

@@ -10,7 +10,7 @@ source "$(dirname "$0")/testsets.sh"
 gen erdos-S --count 500000 --seed 0
 testsets 2000
 evaluate() {  # evaluate NAME: in and out of distribution, the hard families included
-  metabnet eval "$W/$1/model.pt" $TEST --out "$W/$1/eval.json" > "$W/$1/eval.txt"
+  metabnet eval --model "$W/$1/model.pt" $TEST --out "$W/$1/eval.json" > "$W/$1/eval.txt"
 }
 stream() {  # stream NAME ARGS...: train (or resume) on networks generated as it goes, then evaluate
   [ -f "$W/$1/eval.json" ] && return 0

@@ -38,13 +38,13 @@ quali)
   gen erdos-S --count 2000000 --seed 0; testsets 5000
   timeout 330 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quali" --arch graph -q --task quali --batch-size 256 \
     --lr 5e-4 --warmup 300 --max-steps 6000 --eval-every 1000 --log-every 50
-  metabnet eval "$W/gpu-graph-quali/model.pt" $TEST --out "$W/gpu-graph-quali/eval.json"; keep gpu-graph-quali
+  metabnet eval --model "$W/gpu-graph-quali/model.pt" $TEST --out "$W/gpu-graph-quali/eval.json"; keep gpu-graph-quali
   ;;
 quanti)
   gen erdos-S --count 2000000 --seed 0; testsets 5000
   timeout 420 metabnet train "$W/erdos-S" --out "$W/gpu-graph-quanti" --arch graph -q --task quanti --batch-size 256 \
     --lr 5e-4 --warmup 300 --max-steps ${STEPS:-8000} --eval-every 1000 --log-every 50
-  metabnet eval "$W/gpu-graph-quanti/model.pt" $TEST --out "$W/gpu-graph-quanti/eval.json"; keep gpu-graph-quanti
+  metabnet eval --model "$W/gpu-graph-quanti/model.pt" $TEST --out "$W/gpu-graph-quanti/eval.json"; keep gpu-graph-quanti
   ;;
 flux|s2s)
   testsets 5000
@@ -53,7 +53,7 @@ flux|s2s)
   if [ "$STAGE" = flux ]; then NAME=gpu-flux; ARGS="--batch-size 512 --width 64"
   else NAME=gpu-s2s; ARGS="--arch seq2seq --batch-size 128 --width 256 --layers 2 --dec-layers 6"; fi
   timeout ${BUDGET:-420} metabnet train --out "$W/$NAME" -q $MIX $ARGS
-  metabnet eval "$W/$NAME/model.pt" $TEST --out "$W/$NAME/eval.json"; keep $NAME
+  metabnet eval --model "$W/$NAME/model.pt" $TEST --out "$W/$NAME/eval.json"; keep $NAME
   python3 benchmarks/sink_rule.py $TEST > "$R/sink_rule.txt"
   ;;
 esac

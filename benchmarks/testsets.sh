@@ -27,3 +27,21 @@ testsets() {
   gen trap-L --family trap --size L --count $(($1 / 4)) --seed 1011
   TEST="$W/erdos-S-test $W/erdos_gnm-S $W/small_world-S $W/scale_free-S $W/erdos-M$HARD_TEST $W/erdos-L $W/trap-L"
 }
+# `accsets COUNT` (docs/accuracy.md): every family at S, M and L (a quarter of COUNT), linear and
+# Michaelis-Menten (--intake-scale 0.05, as the shipped model's training), integer rates, seeds
+# 2001 on; listed in ACC_TEST.
+accsets() {
+  ACC_TEST=""
+  local seed=2001 f size kin count
+  for f in erdos erdos_gnm scale_free small_world trap longpath bowtie layered modular; do
+    for size in S M L; do
+      count=$1; [ "$size" = L ] && count=$(($1 / 4))
+      for kin in linear michaelis-menten; do
+        gen "acc/$f-$size-$kin" --family "$f" --size "$size" --count "$count" --seed "$seed" \
+          --kinetics "$kin" $([ "$kin" = linear ] || echo --intake-scale 0.05)
+        ACC_TEST="$ACC_TEST $W/acc/$f-$size-$kin"
+        seed=$((seed + 1))
+      done
+    done
+  done
+}

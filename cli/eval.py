@@ -4,10 +4,12 @@ from pathlib import Path
 
 import click
 
+from metabnet.cli._io import load_model_spec, model_option
+
 
 @click.command("eval")
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@model_option(solver=False)
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True)
@@ -15,23 +17,25 @@ import click
 @click.option("--limit", type=int, help="Evaluate a random sample of this many networks.")
 @click.option("--iters-extra", type=int, help="flux model: iterate n + ITERS_EXTRA times instead of the "
               "trained count (more mixes slow networks further; other models ignore it).")
-def eval_(checkpoint, data, out, device, batch_size, beam, limit, iters_extra):
-    """Score CHECKPOINT (model.pt or checkpoint.pt of `metabnet train`) on DATA: shard files
-    or folders, network files or folders (labels computed by the exact solver), or the
-    paper's token JSON.  Prints accuracy and the share of value predictions within relative
+def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
+    """Score a model (--model: the shipped one, or model.pt / checkpoint.pt of `metabnet train`)
+    on DATA: shard files or folders, network files or folders (labels computed by the exact
+    solver), or the paper's token JSON.  Prints accuracy and the share of value predictions within relative
     L1 0.1 / 0.05 / 0.02 / 0.01 by class, family, size (S <= 64 < M <= 128 < L) and kinetics."""
     from metabnet.evaluate import evaluate, load_data
     from metabnet.fileio import FormatError, write_text
     from metabnet.metrics import format_table
-    from metabnet.predict import load_model, resolve_device
+    from metabnet.predict import resolve_device
     from metabnet.progress import progress_bar
 
+    if model_spec == "solver":
+        raise click.UsageError("eval scores a model: give --model a checkpoint or `default`")
     device = resolve_device(device)
     try:
         nets, errors = load_data(data, limit, exclude=[out])
     except (FormatError, ValueError) as e:
         raise click.ClickException(str(e))
-    model, ckpt = load_model(checkpoint, device, **({} if iters_extra is None else {"iters_extra": iters_extra}))
+    model, ckpt = load_model_spec(model_spec, device, **({} if iters_extra is None else {"iters_extra": iters_extra}))
     with progress_bar(total=len(nets), unit="net", desc="eval") as bar:
         rep = evaluate(model, ckpt, nets, device, batch_size, beam, bar.update)
     rep["files_failed"] = errors

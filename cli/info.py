@@ -1,4 +1,4 @@
-"""metabnet info: what a shard holds."""
+"""metabnet info: what a shard or a model checkpoint holds."""
 import json
 from pathlib import Path
 
@@ -6,10 +6,18 @@ import click
 
 
 @click.command()
-@click.argument("shard", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("shard", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", "model_spec", is_flag=False, flag_value="default", metavar="[MODEL]",
+              help="Describe a checkpoint instead (alone: the model shipped with metabnet, which "
+                   "score, eval and knockout use by default).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def info(shard, as_json):
-    """Print SHARD's format version, generator config and statistics."""
+def info(shard, model_spec, as_json):
+    """Print SHARD's format version, generator config and statistics; or, with --model, what a
+    model is and how it was trained."""
+    if model_spec is not None:
+        return _model_info(model_spec, as_json)
+    if shard is None:
+        raise click.UsageError("give a SHARD or --model")
     from metabnet.dataset import summarize
     from metabnet.shard import ShardError, open_shard
 
@@ -30,3 +38,17 @@ def info(shard, as_json):
     click.echo("datasets: " + ", ".join(f"{k} {v}" for k, v in datasets.items()))
     click.echo("stats: " + json.dumps(stats))
     click.echo("labels: " + str(attrs.get("label_rules", "(not stated)")))
+
+
+def _model_info(spec, as_json):
+    from metabnet.cli._io import load_model_spec
+    from metabnet.shipped import describe, model_path
+
+    if spec == "solver":
+        raise click.UsageError("--model solver is not a model")
+    _, ckpt = load_model_spec(spec, "cpu")
+    if as_json:
+        keep = {k: v for k, v in ckpt.items() if k != "model"}
+        click.echo(json.dumps(keep, indent=2, default=str))
+    else:
+        click.echo(describe(ckpt, model_path(spec)))

@@ -3,14 +3,14 @@ from pathlib import Path
 
 import click
 
+from metabnet.cli._io import load_model_spec, model_option
 from metabnet.records import jsonl_out
 
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="The network to knock out when FILE holds several.")
-@click.option("--model", "checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Checkpoint of `metabnet train` (model.pt).  Without it the exact solver scores.")
+@model_option()
 @click.option("--pairs", is_flag=True, help="Knock out every pair of reactions (m(m-1)/2 variants).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout): the intact network, then one line per knock-out.")
@@ -18,9 +18,9 @@ from metabnet.records import jsonl_out
 @click.option("--top", default=10, show_default=True, help="Rows of the printed table of largest effects.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
-def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size):
+def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size):
     """Remove each reaction of the network in FILE in turn (intake and excretion included;
-    with --pairs each pair), score all variants with the model (or the exact solver), and
+    with --pairs each pair), score all variants with the model (the shipped one by default; `--model solver`: the exact solver), and
     report which knock-outs destroy the equilibrium and how every concentration moves
     against the intact network (ratio and log2 fold change), as JSON lines and a table."""
     from metabnet import knockout as ko
@@ -40,12 +40,10 @@ def knockout(file, name, checkpoint, pairs, out, verify, top, device, batch_size
     if len(nets) != 1:
         raise click.UsageError(f"{file} holds {len(nets)} networks: choose one with --name")
     net = nets[0]
-    model, ckpt = None, None
-    if checkpoint:
-        from metabnet.predict import load_model, resolve_device
+    from metabnet.predict import resolve_device
 
-        device = resolve_device(device)
-        model, ckpt = load_model(checkpoint, device)
+    device = resolve_device(device)
+    model, ckpt = load_model_spec(model_spec, device)
     scorer = Scorer(model, ckpt, device, batch_size, verify=verify)
     tally = Tally(scorer)
     total = ko.count(net.m, pairs) + 1

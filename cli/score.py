@@ -3,13 +3,12 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import report_failures
+from metabnet.cli._io import load_model_spec, model_option, report_failures
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", "checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Checkpoint of `metabnet train` (model.pt).  Without it the exact solver scores.")
+@model_option()
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: JSON lines on stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
@@ -25,13 +24,13 @@ from metabnet.cli._io import report_failures
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
 @click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
-def score(paths, checkpoint, out, fmt, verify, refine, flag_residual, device, batch_size, beam):
+def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam):
     """Say for every network in PATHS (files or folders, searched recursively, of .json, .jsonl,
     .tsv, SBML .xml/.sbml, the paper's token JSON and HDF5 shards of `metabnet gen` - .h5:
     every network of the shard, named SHARD:i; a shard folder's metabnet.json manifest is
     skipped) whether an equilibrium exists and what the concentrations are:
-    the model's prediction, or the exact solver's answer without --model or where the model
-    cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
+    the model's prediction (the shipped model unless --model says otherwise), or the exact
+    solver's answer with `--model solver` or where the model cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
     vocabulary; method "solver").  Records keep the input order and are written as they are
     scored; a summary table follows.  OUT (and its .x.csv) is never read as input.  A bad
     file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
@@ -44,14 +43,12 @@ def score(paths, checkpoint, out, fmt, verify, refine, flag_residual, device, ba
 
     if fmt == "csv" and not out:
         raise click.UsageError("--format csv needs --out (it writes two files)")
-    if refine and not checkpoint:
-        raise click.UsageError("--refine needs --model: the model's predictions are the solver's starting points")
-    model, ckpt = None, None
-    if checkpoint:
-        from metabnet.predict import load_model, resolve_device
+    if refine and model_spec == "solver":
+        raise click.UsageError("--refine needs a model: its predictions are the solver's starting points")
+    from metabnet.predict import resolve_device
 
-        device = resolve_device(device)
-        model, ckpt = load_model(checkpoint, device)
+    device = resolve_device(device)
+    model, ckpt = load_model_spec(model_spec, device)
     scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
     files = iter_network_files(paths, exclude=[out, x_csv_path(out) if out else None])
     if fmt == "csv":

@@ -95,7 +95,7 @@ def test_solve_and_score_a_folder_of_shards(shards, tmp_path):
             f.write(r.output)
     stored = [json.loads(line) for line in exported.read_text().splitlines()]
     for command in ("solve", "score"):
-        r = CliRunner().invoke(main, [command, str(out)])
+        r = CliRunner().invoke(main, [command, str(out)] + (["--model", "solver"] if command == "score" else []))
         assert r.exit_code == 0, r.output
         got = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
         assert [g["name"] for g in got] == [s["name"] for s in stored] == \

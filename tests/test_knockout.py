@@ -69,7 +69,7 @@ def test_hand_worked_knockouts_of_a_bypass():
 def test_cli_knockouts_equal_solving_each_variant(tmp_path, kinetics):
     net = next(n for n in networks(10, seed=12, kinetics=kinetics, prefix="k") if solve(n)["exists_unique"])
     write_networks(tmp_path / "net.json", net)
-    r, recs = knock([tmp_path / "net.json"])
+    r, recs = knock([tmp_path / "net.json", "--model", "solver"])
     assert r.exit_code == 0, r.output
     assert len(recs) == net.m + 1 and recs[0]["knockout"] == []
     intact = solve(net)
@@ -91,9 +91,9 @@ def test_cli_knockouts_equal_solving_each_variant(tmp_path, kinetics):
 def test_pairs(tmp_path):
     net = networks(1, seed=14, n_min=4, n_max=4)[0]
     write_networks(tmp_path / "net.jsonl", [net, networks(1, seed=15, prefix="other")[0]])
-    r, _ = knock([tmp_path / "net.jsonl", "--pairs"])
+    r, _ = knock([tmp_path / "net.jsonl", "--pairs", "--model", "solver"])
     assert r.exit_code != 0 and "holds 2 networks" in r.output
-    r, recs = knock([tmp_path / "net.jsonl", "--pairs", "--name", net.name])
+    r, recs = knock([tmp_path / "net.jsonl", "--pairs", "--name", net.name, "--model", "solver"])
     assert r.exit_code == 0, r.output
     m = net.m
     assert len(recs) - 1 == m * (m - 1) // 2

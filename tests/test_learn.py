@@ -269,7 +269,7 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     (files / "bad.json").write_text("{not json")
     rep_path = files / "rep.json"  # inside an input folder: never read as a network
     for _ in range(2):
-        res = CliRunner().invoke(main, ["eval", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
+        res = CliRunner().invoke(main, ["eval", "--model", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
                                         "--out", str(rep_path)])
         assert res.exit_code == 1  # the bad file
         assert "bad.json" in res.output and "family=erdos" in res.output and "family=files" in res.output
@@ -328,6 +328,6 @@ def test_flux_model_iterates_longer_when_asked(shards, tmp_path):
     with torch.no_grad():
         a, c = short(t)["log_x"], long(t)["log_x"]
     assert torch.isfinite(c).all() and not torch.allclose(a, c)
-    res = CliRunner().invoke(main, ["eval", str(tmp_path / "model.pt"), str(shards), "--limit", "20",
+    res = CliRunner().invoke(main, ["eval", "--model", str(tmp_path / "model.pt"), str(shards), "--limit", "20",
                                     "--iters-extra", "40"])
     assert res.exit_code == 0, res.output

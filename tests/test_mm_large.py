@@ -127,7 +127,7 @@ def test_cli_reports_beyond_range_as_one_error(tmp_path):
     assert rec["name"] == "near" and rec["exists_bounded"]
     np.testing.assert_allclose(rec["x"], [exact_x(just_below(3.0, 1e-10), 3.0, 2.0)], rtol=1e-4)
     assert "too_near" in res.stderr and "past the certified range" in res.stderr
-    res = CliRunner().invoke(main, ["score", str(tmp_path)])  # no model: the solver's answers
+    res = CliRunner().invoke(main, ["score", str(tmp_path), "--model", "solver"])  # the solver's answers
     assert res.exit_code == 1
     assert [json.loads(line)["name"] for line in res.stdout.strip().splitlines()] == ["near"]
     assert "too_near" in res.stderr and "past the certified range" in res.stderr

@@ -116,7 +116,7 @@ def test_folder_with_bad_files_scores_the_good_ones_in_order(folder, tmp_path):
 
 def test_solver_only_equals_metabnet_solve(folder, tmp_path):
     d, _ = folder
-    assert run(d, "--out", tmp_path / "s.jsonl").exit_code == 1  # the bad files
+    assert run(d, "--model", "solver", "--out", tmp_path / "s.jsonl").exit_code == 1  # the bad files
     assert CliRunner().invoke(main, ["solve", str(d), "--out", str(tmp_path / "solve.jsonl")]).exit_code == 1
     score = records(tmp_path / "s.jsonl")
     solved = records(tmp_path / "solve.jsonl")
@@ -278,15 +278,15 @@ def test_refine_cli_with_a_checkpoint(tmp_path):
             np.testing.assert_allclose(rec["x"], exact["x"], rtol=1e-9)
         assert isinstance(rec["refine"]["iterations_warm"], int)
     assert "refine" in r.stdout
-    r = run(tmp_path / "mm.jsonl", "--refine")
-    assert r.exit_code != 0 and "--refine needs --model" in r.output
+    r = run(tmp_path / "mm.jsonl", "--model", "solver", "--refine")
+    assert r.exit_code != 0 and "--refine needs a model" in r.output
 
 
 # ---- CSV -------------------------------------------------------------------------------
 def test_csv_output_matches_json_lines(folder, tmp_path):
     d, names = folder
-    run(d, "--verify", "--out", tmp_path / "j.jsonl")
-    r = run(d, "--verify", "--format", "csv", "--out", tmp_path / "c.csv")
+    run(d, "--model", "solver", "--verify", "--out", tmp_path / "j.jsonl")
+    r = run(d, "--model", "solver", "--verify", "--format", "csv", "--out", tmp_path / "c.csv")
     assert r.exit_code == 1
     recs = records(tmp_path / "j.jsonl")
     with open(tmp_path / "c.csv") as f:

@@ -46,6 +46,12 @@ def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[
 def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
              progress=None) -> dict:
     """The report of metabnet.metrics plus the count of networks the model cannot read."""
+    return evaluate_predictions(model, ckpt, data, device, batch_size, beam, progress)[0]
+
+
+def evaluate_predictions(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
+                         progress=None) -> tuple[dict, Batch, dict]:
+    """(the report of `evaluate`, the networks the model can read, its predictions on them)."""
     from metabnet.predict import predict
 
     ok = ARCHS[model.config.arch].readable(data, ckpt.get("weighted", True))
@@ -60,4 +66,4 @@ def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256
     rep = report(true, pred["cls"], err, groups)
     rep["unreadable"] = int((~ok).sum())
     rep["model"] = {"arch": model.config.arch, "task": model.config.task}
-    return rep
+    return rep, data, pred

@@ -22,7 +22,7 @@ from pathlib import Path
 import numba
 
 sys.path.insert(0, str(Path(__file__).parent))
-import paper_reference  # noqa: E402
+from metabnet import paper_reference  # noqa: E402
 
 from metabnet.dataset import Plan, run  # noqa: E402
 from metabnet.generate import GenConfig, generate  # noqa: E402

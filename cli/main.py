@@ -2,6 +2,7 @@
 import click
 
 from metabnet import __version__
+from metabnet.cli.bench import bench
 from metabnet.cli.convert import convert
 from metabnet.cli.eval import eval_
 from metabnet.cli.export import export
@@ -20,5 +21,5 @@ def main():
     Transformer) predict them.  Run `metabnet COMMAND --help` for each command."""
 
 
-for command in (gen, solve, export, info, train, eval_, convert, score, knockout):
+for command in (gen, solve, export, info, train, eval_, convert, score, knockout, bench):
     main.add_command(command)

@@ -10,6 +10,9 @@
 #           and the hard ones except longpath, bowtie and layered (kept unseen), S and M, linear -
 #           then eval; rerun the stage to continue the run (--resume) for another chunk
 #   s2s     the paper's seq2seq on the same stream and budget, for the same table
+#   default the shipped model at GPU scale (issue 13): train_default.sh's mixture - every family,
+#           linear and Michaelis-Menten, three rate distributions - at sizes S and M, width 64;
+#           rerun to continue; then `python benchmarks/ship_model.py` on RESULTS/gpu-default.model.pt
 # RESULTS (default WORKDIR/results) receives the small files worth keeping.
 set -uo pipefail
 STAGE=$1; W=${2:-runs}; R=${3:-$W/results}
@@ -55,5 +58,13 @@ flux|s2s)
   timeout ${BUDGET:-420} metabnet train --out "$W/$NAME" -q $MIX $ARGS
   metabnet eval --model "$W/$NAME/model.pt" $TEST --out "$W/$NAME/eval.json"; keep $NAME
   python3 benchmarks/sink_rule.py $TEST > "$R/sink_rule.txt"
+  ;;
+default)
+  timeout ${BUDGET:-480} metabnet train --out "$W/gpu-default" -q --resume \
+    --families erdos,erdos_gnm,scale_free,small_world,trap,longpath,bowtie,layered,modular --sizes S,M \
+    --kinetics linear,linear,michaelis-menten --weights integer,unweighted,log-uniform --task quanti \
+    --width 64 --iters-extra 24 --batch-size 512 --lr 1e-3 --warmup 500 --max-steps ${STEPS:-40000} \
+    --val-size 1620 --eval-every 2000 --ckpt-every 500 --log-every 100
+  keep gpu-default
   ;;
 esac

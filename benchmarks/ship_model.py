@@ -5,7 +5,8 @@
 Keeps weights and configs only (what `metabnet train` writes to model.pt, loadable with
 torch.load(weights_only=True)) and adds a "shipped" record: the command, metabnet's version,
 the git commit, the date and the machine it was trained on.  --iters-extra changes how many
-iterations the flux model's tied step runs at inference (the weights stay as trained)."""
+iterations the flux model's tied step runs at inference (the weights stay as trained);
+--kinetics limits what score and knockout let it answer (the rest goes to the exact solver)."""
 import argparse
 import datetime
 import os
@@ -32,6 +33,8 @@ def main():
     ap.add_argument("model", type=Path, help="model.pt of a `metabnet train` run")
     ap.add_argument("--command", required=True, help="the command that trained it")
     ap.add_argument("--iters-extra", type=int, help="flux: inference iterations n + this")
+    ap.add_argument("--kinetics", help="comma-separated: the kinetics `score` and `knockout` let the model "
+                    "answer (others go to the exact solver; default: all it was trained on)")
     ap.add_argument("--out", type=Path, default=DEFAULT)
     a = ap.parse_args()
     ckpt = torch.load(a.model, map_location="cpu", weights_only=True)
@@ -43,6 +46,8 @@ def main():
     ckpt["shipped"] = {"version": metabnet.__version__, "commit": commit or "unknown",
                        "date": datetime.date.today().isoformat(), "machine": machine(), "command": a.command,
                        "trained_iters_extra": trained_iters}
+    if a.kinetics:
+        ckpt["shipped"]["kinetics"] = a.kinetics.split(",")
     tmp = temporary_name(a.out)
     torch.save(ckpt, tmp)
     os.replace(tmp, a.out)  # never a half-written checkpoint under the final name

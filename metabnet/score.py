@@ -76,8 +76,9 @@ class ModelLimits:
         if not cfgs:
             return cls(None, None)
         sized = ARCHS[model.config.arch].sized_by_training
+        answers = ckpt.get("shipped", {}).get("kinetics")  # a shipped model may answer fewer than it saw
         return cls(max(c.node_range[1] for c in cfgs) if sized else None,
-                   tuple(sorted({c.kinetics for c in cfgs})))
+                   tuple(answers) if answers else tuple(sorted({c.kinetics for c in cfgs})))
 
     def reason(self, net: Network, config, weighted: bool) -> str | None:
         """Why the model cannot take `net` (None when it can); the architecture's `readable`
@@ -85,7 +86,7 @@ class ModelLimits:
         if net.m == 0:
             return "no reactions"
         if self.kinetics is not None and net.kinetics not in self.kinetics:
-            return f"{net.kinetics} kinetics (the model was trained on {' and '.join(self.kinetics)})"
+            return f"{net.kinetics} kinetics (the model answers {' and '.join(self.kinetics)} only)"
         if self.n_max is not None and net.n > self.n_max:
             return f"{net.n} inner nodes (the model was trained on at most {self.n_max})"
         return ARCHS[config.arch].too_large(net, config, weighted)

@@ -218,7 +218,7 @@ def test_verify_reports_what_metrics_computes(folder, tmp_path):
     assert [x["name"] for x in recs] == names
     model = [x for x in recs if x["method"] == "model"]
     assert len(model) == 12 and {x["solver_reason"] for x in recs if x["method"] == "solver"} == {
-        "michaelis-menten kinetics (the model was trained on linear)",
+        "michaelis-menten kinetics (the model answers linear only)",
         "20 inner nodes (the model was trained on at most 12)"}
     true = [int(x["exact"]["exists_unique"]) for x in model]
     pred = [int(x["exists_unique"]) for x in model]

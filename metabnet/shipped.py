@@ -41,4 +41,7 @@ def describe(ckpt: dict, path: Path) -> str:
     if shipped:
         lines += [f"version {shipped['version']}, commit {shipped['commit']}, {shipped['date']}",
                   f"machine: {shipped['machine']}", f"command: {shipped['command']}"]
+        if shipped.get("kinetics"):
+            lines.append(f"answers {' and '.join(shipped['kinetics'])} kinetics; score and knockout give "
+                         f"the others to the exact solver")
     return "\n".join(lines)

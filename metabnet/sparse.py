@@ -9,11 +9,12 @@ every verdict computed by the kernels' own `balance`, `rel_residual` and range c
 A linear system -J dx = f is solved by
 - a fill-reducing sparse LU (SuperLU through scipy.sparse.linalg.splu, COLAMD ordering) below
   KRYLOV_MIN nodes: exact;
-- above it, BiCGSTAB preconditioned by an incomplete LU of the same matrix, accepted only
-  when the kernels' relative residual of the result is at most KRYLOV_TOL, else the full LU.
+- above it, BiCGSTAB (or GMRES) preconditioned by an incomplete LU of the same matrix
+  (`_krylov_solve`), accepted only when the kernels' relative residual of the result is at
+  most KRYLOV_TOL (typically ~1e-13), else the full LU.
   Random networks are expanders: the complete LU of a 10,000-node, 30,000-reaction erdos
   network fills in to ~7-10 million entries and takes seconds (any ordering SuperLU offers),
-  while the preconditioned iteration reaches a residual near 1e-13 in tens of milliseconds.
+  while the preconditioned iteration gets there in tens of milliseconds.
 
 Michaelis-Menten networks: damped Newton from 0 as kernels.equilibrium._newton (non-negativity
 bound, backtracking on the L1 imbalance, stop when a full step moves x by at most
@@ -32,7 +33,7 @@ from metabnet.kernels.reach import _labels, reachability
 
 SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve comes here (benchmarks/sparse_solve.py)
 KRYLOV_MIN = 3000  # from here the linear systems go to preconditioned BiCGSTAB first
-KRYLOV_TOL = 1e-12  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
+KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
 DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)
 
 
@@ -62,12 +63,19 @@ def _lu_solve(A, b):
     return sla.splu(A, permc_spec="COLAMD").solve(b)
 
 
-def _krylov_solve(A, b):
-    """BiCGSTAB with an incomplete-LU preconditioner; None when it does not converge."""
-    ilu = sla.spilu(A, drop_tol=1e-2, fill_factor=2, permc_spec="COLAMD")
-    x, info = sla.bicgstab(A, b, M=sla.LinearOperator(A.shape, ilu.solve), rtol=1e-14, atol=0.0,
-                           maxiter=500)
-    return x if info == 0 and np.all(np.isfinite(x)) else None
+def _krylov_solve(A, b, good):
+    """BiCGSTAB, then GMRES, preconditioned by an incomplete LU of A in its own order without
+    pivoting, ILU(0)-like (drop nothing, no fill past A's own entries): it exists and is stable
+    for the M-matrices -J of this model.  The first result that `good` accepts, else None.
+    Measured on 10,000-node random networks (benchmarks/sparse_solve.py): COLAMD orderings and
+    wider fill cost more per solve and broke BiCGSTAB down on some seeds."""
+    ilu = sla.spilu(A, drop_tol=0.0, fill_factor=1.0, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+    M = sla.LinearOperator(A.shape, ilu.solve)
+    for method, kw in ((sla.bicgstab, {"maxiter": 500}), (sla.gmres, {"restart": 50, "maxiter": 20})):
+        x, info = method(A, b, M=M, rtol=1e-14, atol=0.0, **kw)
+        if info == 0 and np.all(np.isfinite(x)) and good(x):
+            return x
+    return None
 
 
 class _System:
@@ -94,19 +102,21 @@ class _System:
         A = newton_matrix(self.n, self.src, self.dst, self.rate, self.km, x, self.idx, self.k)
         b = f[self.active - 1]
         if krylov:
-            dx = _krylov_solve(A, b)
-            if dx is not None:
+            def good(dx):
                 trial = x.copy()
                 trial[self.active - 1] += dx
-                if self.balance(trial)[2] <= KRYLOV_TOL:
-                    return dx, "sparse-ilu-bicgstab"
+                return self.balance(trial)[2] <= KRYLOV_TOL
+
+            dx = _krylov_solve(A, b, good)
+            if dx is not None:
+                return dx, "sparse-ilu-krylov"
         return _lu_solve(A, b), "sparse-lu"
 
 
 def solve(n, src, dst, rate, km=None):
     """As kernels.equilibrium.solve: (unique, bounded, x or None, relative residual,
     iterations, method), by sparse matrices.  Linear kinetics: one solve, method
-    "sparse-lu" or "sparse-ilu-bicgstab".  Michaelis-Menten: method "sparse-newton", or
+    "sparse-lu" or "sparse-ilu-krylov".  Michaelis-Menten: method "sparse-newton", or
     NeedsDense when Newton ends without a certified verdict."""
     s = _System(n, src, dst, rate, km)
     unique, bounded = _labels(n, s.to_exc, s.from_in)

@@ -34,6 +34,7 @@ from metabnet.kernels.reach import _labels, reachability
 SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve comes here (benchmarks/sparse_solve.py)
 KRYLOV_MIN = 3000  # from here the linear systems go to preconditioned BiCGSTAB first
 KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
+NEWTON_MAX_ITER = 60  # then the dense kernels decide (near capacity x doubles per step: ~40 steps)
 DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)
 
 
@@ -147,7 +148,8 @@ def _newton(s: _System, x):
     if keq._over_capacity(s.n, s.m, s.src, s.dst, s.rate, s.km, scratch[0]):
         return keq.NO_EQUILIBRIUM, np.inf, 0
     f, norm, res = s.balance(x)
-    for it in range(1, keq.NEWTON_MAX_ITER + 1):
+    quiet = 0
+    for it in range(1, NEWTON_MAX_ITER + 1):
         dx, _ = s.step(x, f, False)
         xa = x[s.active - 1]
         neg = xa + dx < 0.0
@@ -168,6 +170,12 @@ def _newton(s: _System, x):
         norm = new_norm
         if lam == 1.0 and step <= keq.NEWTON_XTOL:
             return keq._range_status(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]), res, it
+        # at rounding level the step can stay above NEWTON_XTOL: three quiet steps end it (as the kernel)
+        verdict = keq._verdict(s.n, s.m, s.src, s.dst, s.rate, s.km, x, f, s.gross, scratch[0], scratch[1],
+                               keq.NEWTON_XTOL)
+        quiet = 0 if verdict == keq.FAILED else quiet + 1
+        if quiet == 3:
+            return verdict, res, it
         if not (min_slack(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]) >= keq.SLACK_MIN):
             return keq.FAILED, res, it  # near a capacity: the kernels' certificates decide
-    return keq.FAILED, res, keq.NEWTON_MAX_ITER
+    return keq.FAILED, res, NEWTON_MAX_ITER

@@ -146,3 +146,26 @@ def test_cli_solve_large_network(tmp_path):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout.splitlines()[0])
     assert out["exists_unique"] and out["method"] == "sparse-ilu-krylov" and out["residual"] <= 1e-10
+
+
+@pytest.mark.parametrize("family", ["erdos", "small_world", "trap"])
+def test_gen_labelled_by_sparse_equals_the_kernels(family, monkeypatch):
+    import metabnet.generate as mgen
+
+    cfg = GenConfig(family=family, size="custom", n_min=40, n_max=90)
+    dense = generate(cfg, 120, seed=8)
+    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.batch.M_DEFER, then metabnet.sparse
+    ours = generate(cfg, 120, seed=8)
+    for k in dense:
+        if k == "x":
+            np.testing.assert_allclose(ours[k], dense[k], rtol=1e-6, atol=1e-300, err_msg=k)
+        elif k == "residual":  # both at rounding level, NaN for the same networks
+            np.testing.assert_array_equal(np.isnan(ours[k]), np.isnan(dense[k]))
+        else:
+            np.testing.assert_array_equal(ours[k], dense[k], err_msg=k)
+    assert np.all(ours["residual"][ours["exists_bounded"]] <= 1e-12)
+
+
+def test_gen_refuses_dense_only_labels_past_the_dense_limit():
+    with pytest.raises(ValueError, match="need the dense solver, which takes 8,192 nodes"):
+        generate(GenConfig(size="custom", n_min=9000, n_max=9000, kinetics="michaelis-menten"), 1)

@@ -168,7 +168,7 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
     if count < 0 or seed < 0 or shard < 0 or start < 0:
         raise ValueError("count, seed, shard and start must be non-negative")
     vector = config.vector()
-    lo, hi = config.node_range
+    hi = config.node_range[1]
     deferred = config.kinetics == "linear" and config.method == "direct" and hi >= SPARSE_LABEL_MIN
     if hi > sparse.DENSE_MAX and not deferred:
         raise ValueError(f"networks of up to {hi:,} nodes: {config.kinetics} labels by --method "

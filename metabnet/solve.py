@@ -86,7 +86,8 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 
 def _solve(net: Network, method: str, x0):
-    """(unique, bounded, x, relative residual, iterations, method) by the kernels."""
+    """(unique, bounded, x, relative residual, iterations, method) by metabnet.sparse from
+    sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels."""
     km = net.km_or_nan()
     if net.n >= sparse.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
         try:

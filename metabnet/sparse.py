@@ -11,10 +11,11 @@ A linear system -J dx = f is solved by
   KRYLOV_MIN nodes: exact;
 - above it, BiCGSTAB (or GMRES) preconditioned by an incomplete LU of the same matrix
   (`_krylov_solve`), accepted only when the kernels' relative residual of the result is at
-  most KRYLOV_TOL (typically ~1e-13), else the full LU.
-  Random networks are expanders: the complete LU of a 10,000-node, 30,000-reaction erdos
-  network fills in to ~7-10 million entries and takes seconds (any ordering SuperLU offers),
-  while the preconditioned iteration gets there in tens of milliseconds.
+  most KRYLOV_TOL (1e-16..1e-12 as measured), else the full LU.
+  Random networks are expanders: the complete LU of a 10,000-node, 30,000-reaction random
+  network fills in to 7-16 million entries and took 6-11 s on the 2-core dev machine whatever
+  ordering SuperLU was given, where the preconditioned iteration takes ~40-50 ms; the
+  near-singular systems of `gen`'s one-exit networks of that size take 0.04-1.8 s.
 
 Michaelis-Menten networks: damped Newton from 0 as kernels.equilibrium._newton (non-negativity
 bound, backtracking on the L1 imbalance, stop when a full step moves x by at most

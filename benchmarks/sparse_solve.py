@@ -18,21 +18,20 @@ import numpy as np
 
 from metabnet import sparse
 from metabnet.kernels import equilibrium as keq
+from metabnet.kernels.reach import reachability
 from metabnet.network import Network
 from metabnet.solve import solve
 
 
 def big_network(n: int, reactions: int, seed: int = 0, kinetics: str = "linear") -> Network:
     """n inner nodes, about `reactions` reactions, every node reaching excretion."""
-    from metabnet.kernels.reach import reachability
-
     rng = np.random.default_rng(seed)
     u = rng.integers(1, n + 1, reactions - 3)
     v = rng.integers(1, n + 1, reactions - 3)
     u, v = u[u != v], v[u != v]
     src = np.concatenate([[0, 0, 0], u]).astype(np.int64)
     dst = np.concatenate([[1, 1 + n // 3, 1 + 2 * n // 3], v]).astype(np.int64)
-    to_exc, _ = reachability(n, src, np.where(src == 0, dst, dst))
+    to_exc, _ = reachability(n, src, dst)
     stuck = np.flatnonzero(~to_exc[1:n + 1]) + 1
     while stuck.size:  # an excretion from one node of each closed set, until none is left
         src = np.concatenate([src, stuck[:1]])

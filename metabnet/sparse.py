@@ -33,7 +33,7 @@ from metabnet.kernels.kinetics import balance, edge_arrays, min_slack, rel_resid
 from metabnet.kernels.reach import _labels, reachability
 
 SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve comes here (benchmarks/sparse_solve.py)
-KRYLOV_MIN = 3000  # from here the linear systems go to preconditioned BiCGSTAB first
+KRYLOV_MIN = 800  # from here linear systems go to preconditioned BiCGSTAB first (benchmarks/README.md)
 KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
 NEWTON_MAX_ITER = 60  # then the dense kernels decide (near capacity x doubles per step: ~40 steps)
 DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)

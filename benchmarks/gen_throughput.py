@@ -11,9 +11,11 @@ time, on one process and on as many processes as metabnet has threads.
 `--filter gzip` writes the shards with the gzip level 1 filter of metabnet <= 0.1 instead of
 Zstandard (metabnet.shard.H5OPTS), for a before/after on one machine; `--kernels-only` also
 times the generator alone (labelled networks in memory, no file); `--ref-count 0` skips the
-reference.
+reference.  `--filters` prints, for the largest datasets of 65,536 networks, the CPU time and
+bytes per network of each filter (the table in benchmarks/README.md).
 
     python benchmarks/gen_throughput.py --count 1000000 --filter gzip --kernels-only --ref-count 0
+    python benchmarks/gen_throughput.py --filters
 """
 import argparse
 import json
@@ -26,6 +28,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import h5py
 import hdf5plugin
 import numba
 
@@ -62,6 +65,23 @@ def kernels_rate(count: int, batch: int = 16_384) -> float:
     return round(count / (time.perf_counter() - t0))
 
 
+def filter_table(count: int = 65_536) -> dict:
+    """{dataset: {filter: (CPU us per network, bytes per network)}} for one batch."""
+    batch = generate(CONFIG, count, 0, 0, 0)
+    table = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("edge_src", "edge_dst", "edge_rate", "x"):
+            table[name] = {}
+            for fname, opts in FILTERS.items():
+                with h5py.File(Path(tmp) / "t.h5", "w") as f:
+                    t0 = time.process_time()
+                    ds = f.create_dataset(name, data=batch[name], chunks=(1 << 16,), **opts)
+                    f.flush()
+                    cpu = time.process_time() - t0
+                    table[name][fname] = (round(1e6 * cpu / count, 2), round(ds.id.get_storage_size() / count, 1))
+    return table
+
+
 def reference_rate(count: int, procs: int) -> float:
     if procs == 1:
         return paper_reference.throughput(count, seed=0)
@@ -79,7 +99,11 @@ def main():
     ap.add_argument("--json", type=Path, help="write the results here too")
     ap.add_argument("--filter", choices=list(FILTERS), default="zstd", help="HDF5 filter of the shards")
     ap.add_argument("--kernels-only", action="store_true", help="also time the generator without files")
+    ap.add_argument("--filters", action="store_true", help="only the per-dataset filter table")
     args = ap.parse_args()
+    if args.filters:
+        print(json.dumps({"load_average": os.getloadavg(), "us_and_bytes_per_network": filter_table()}, indent=2))
+        return
     tmp = Path(tempfile.mkdtemp()) if args.out is None else args.out
     try:
         ours = metabnet_rate(args.count, tmp / "shards", args.filter)

@@ -31,7 +31,7 @@ name is always whole.
 Compression: every dataset but x is byte-shuffled and compressed with Zstandard level 1 (the
 registered HDF5 filter 32015, from the `hdf5plugin` package: plain h5py reads a shard once
 `import hdf5plugin` has run, as this module does).  It compresses as well as gzip level 1 did
-on these arrays (483 against 493 bytes per S network) at a fifth of the time
+on these arrays (485.8 against 494.5 bytes per S network) at a fifth of the CPU or less
 (benchmarks/gen_throughput.py --filters).  Older gzip shards read as before.
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
  C_INTAKE_SCALE, C_N_INTAKE_HI, C_N_EXCRETION_HI, C_SIZE) = range(22)
 W_UNWEIGHTED, W_INTEGER, W_LOG_UNIFORM = 0, 1, 2
 B_NONE, B_REDEEM, B_DROP, B_RATIO = 0, 1, 2, 3
-M_DIRECT, M_ODE = 0, 1
+M_DIRECT, M_ODE, M_DEFER = 0, 1, 2  # M_DEFER: linear labels only, x NaN (metabnet.generate solves)
 FLAG_SOLVER_FAILED, FLAG_ATTEMPTS_EXHAUSTED = 1, 2
 MAX_ATTEMPTS = 10_000
 CHUNK = 32
@@ -199,7 +199,10 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             unique, bounded = _labels(n, to_exc, from_in)
         flags = 0
         use_ode = cfg[C_METHOD] == M_ODE
-        if not use_ode:
+        if cfg[C_METHOD] == M_DEFER:  # linear: the labels are the topological ones above
+            x[:n] = np.nan
+            res, it = np.nan, 0
+        elif not use_ode:
             unique, bounded, res, it, status = equilibrium(n, m, src, dst, rate, km, to_exc, from_in,
                                                            idx, A, b, x, x0, f, gross)
             if status == SOLVE_BEYOND:
@@ -245,7 +248,8 @@ def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate,
         ends = np.empty((2, n_max), np.int64)  # hard families: intake targets, excretion sources
         scratch_f = np.empty((4, n_max))
         mark = np.zeros(n_max * n_max, np.bool_)
-        A = np.empty((n_max, n_max))
+        a_n = 1 if cfg[C_METHOD] == M_DEFER else n_max  # no dense solve: no n_max^2 scratch
+        A = np.empty((a_n, a_n))
         work = np.empty((8, n_max))
         to_exc = np.empty(n_max + 2, np.bool_)
         from_in = np.empty(n_max + 2, np.bool_)

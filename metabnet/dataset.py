@@ -15,11 +15,13 @@ import numpy as np
 from metabnet.batch import Batch
 from metabnet.fileio import write_text
 from metabnet.generate import GenConfig, generate
+from metabnet.kernels import batch as kb
 from metabnet.progress import progress_bar
 from metabnet.shard import ShardError, ShardWriter, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"
 LOCK = ".metabnet.lock"  # held (fcntl.flock) by the gen writing into the folder
+BATCH_BYTES = 256 << 20  # the kernels' padded rows of one batch, at most (S networks: 16,384 use 128 MiB)
 SUMMARY_KEYS = ("n", "edge_ptr", "exists_unique", "exists_bounded", "residual", "redeemed", "flags")
 
 
@@ -37,6 +39,12 @@ class Plan:
         full, rest = divmod(self.count, self.shard_size)
         return [(s, self.shard_size) for s in range(full)] + ([(full, rest)] if rest else [])
 
+    def batch(self) -> int:
+        """Networks per batch: batch_size, fewer when the padded rows of large networks (16 bytes
+        per edge slot and 8 per node, kernels.batch.generate) would pass BATCH_BYTES."""
+        row = 16 * kb.capacity(self.config.vector()) + 8 * self.config.node_range[1]
+        return max(1, min(self.batch_size, BATCH_BYTES // row))
+
     def path(self, shard: int) -> Path:
         return self.out / f"shard-{shard:05d}.h5"
 
@@ -51,8 +59,9 @@ def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) 
     The next batch is generated on a worker thread (the kernels release the GIL) while
     this one is compressed and written."""
     w = ShardWriter(plan.path(shard), plan.config, plan.seed, shard, 0, h5opts)
-    starts = range(0, count, plan.batch_size)
-    make = lambda s: generate(plan.config, min(plan.batch_size, count - s), plan.seed, shard, s)  # noqa: E731
+    size = plan.batch()
+    starts = range(0, count, size)
+    make = lambda s: generate(plan.config, min(size, count - s), plan.seed, shard, s)  # noqa: E731
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(make, starts[0]) if starts else None

@@ -4,13 +4,16 @@ Work is sized by reactions, not by the declared node count: inner nodes that no 
 touches are left out of the solve (they stay at 0 and reach nothing), so a network of a
 million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
 is refused with a `SolveError` naming the file: more than `MAX_NODES` inner nodes (the
-answer alone would not fit), or more than `MAX_DENSE` nodes with reactions (the kernels'
-dense n x n matrices would not).
+answer alone would not fit), or more than `MAX_SPARSE` nodes with reactions.  Networks of
+sparse.SPARSE_MIN nodes with reactions or more go to metabnet.sparse (sparse LU / Krylov,
+sparse Newton), the others to the kernels' dense solvers; what needs the dense kernels
+(the ODE, a warm start, a Newton stall) beyond sparse.DENSE_MAX nodes is refused.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from metabnet import sparse
 from metabnet.kernels import equilibrium as keq
 from metabnet.kernels import ode as kode
 from metabnet.kernels import reach as kreach
@@ -18,7 +21,7 @@ from metabnet.network import Network
 
 METHODS = ("direct", "ode")
 MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
-MAX_DENSE = 8_192  # nodes with reactions: one dense n x n float64 matrix is then 512 MiB
+MAX_SPARSE = 1_000_000  # nodes with reactions: sparse matrices of O(reactions) (metabnet.sparse)
 
 
 class SolveError(RuntimeError, ValueError):
@@ -70,9 +73,9 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
                          f"({MAX_NODES:,}: the answer alone would not fit)")
     src, dst = net.src.astype(np.int64), net.dst.astype(np.int64)
     touched = np.unique(np.concatenate([src[src > 0], dst[dst <= net.n]]))
-    if touched.size > MAX_DENSE:
+    if touched.size > MAX_SPARSE:
         raise SolveError(f"{_where(net)}: {touched.size:,} nodes with reactions, more than the "
-                         f"dense solver takes ({MAX_DENSE:,})")
+                         f"sparse solver takes ({MAX_SPARSE:,})")
     if touched.size == net.n:
         return None, net
     k = touched.size
@@ -83,8 +86,18 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 
 def _solve(net: Network, method: str, x0):
-    """(unique, bounded, x, relative residual, iterations, method) by the kernels."""
+    """(unique, bounded, x, relative residual, iterations, method) by metabnet.sparse from
+    sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels."""
     km = net.km_or_nan()
+    if net.n >= sparse.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
+        try:
+            return sparse.solve(net.n, net.src, net.dst, net.rate, km)
+        except sparse.NeedsDense:
+            pass
+    if net.n > sparse.DENSE_MAX:
+        what = "the ODE" if method == "ode" else "a warm start or a Newton stall"
+        raise SolveError(f"{_where(net)}: {net.n:,} nodes with reactions, more than the dense "
+                         f"solver takes ({sparse.DENSE_MAX:,}) for {what}")
     if method == "direct":
         try:
             return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)

@@ -245,3 +245,28 @@ def test_tampered_shard_gives_one_error_line_naming_it(tmp_path, what):
         index.read_all()
     r = CliRunner().invoke(main, ["export", str(path)])
     assert r.exit_code == 1 and r.output.strip().splitlines() == [f"Error: {e.value}"], r.output
+
+
+def test_zstd_shards_read_by_plain_h5py_and_gzip_shards_still_read(tmp_path):
+    import subprocess
+    import sys
+
+    cfg = GenConfig()
+    a = generate(cfg, 300, seed=2)
+    w = ShardWriter(tmp_path / "zstd.h5", cfg, 2, 0, 0)
+    w.append(a)
+    w.close()
+    with h5py.File(tmp_path / "zstd.h5") as f:
+        assert f["edge_src"]._filters == {"shuffle": (1,), "32015": (1,)}  # Zstandard level 1
+    code = ("import hdf5plugin, h5py, sys; f = h5py.File(sys.argv[1]); "
+            "print(int(f['edge_src'][()].astype('int64').sum()), int(f['n'][()].sum()))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "zstd.h5")], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [str(int(a["edge_src"].astype(np.int64).sum())), str(int(a["n"].sum()))]
+    old = ShardWriter(tmp_path / "gzip.h5", cfg, 2, 0, 0, {"compression": "gzip", "compression_opts": 1,
+                                                            "shuffle": True})
+    old.append(a)
+    old.close()
+    got, _, _ = read_shard(tmp_path / "gzip.h5")
+    for k in ("n", "edge_src", "edge_dst", "edge_rate", "x", "exists_unique"):
+        np.testing.assert_array_equal(got[k], a[k].astype(got[k].dtype), err_msg=k)

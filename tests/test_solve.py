@@ -55,10 +55,10 @@ def test_isolated_nodes_change_nothing_else(kinetics):
 
 
 def test_too_many_nodes_with_reactions_is_refused(monkeypatch):
-    monkeypatch.setattr(msolve, "MAX_DENSE", 5)
+    monkeypatch.setattr(msolve, "MAX_SPARSE", 5)
     net = Network(6, [0, 1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7], np.ones(7), name="chain")
     net.meta["file"] = "chain.json"
-    with pytest.raises(SolveError, match=r"^chain: 6 nodes with reactions, more than the dense "
+    with pytest.raises(SolveError, match=r"^chain: 6 nodes with reactions, more than the sparse "
                                          r"solver takes \(5\)$"):
         solve(net)
     assert solve(Network(5, [0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], np.ones(6)))["exists_unique"]

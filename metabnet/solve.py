@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from metabnet.kernels import equilibrium as keq
-from metabnet.kernels import ode as kode
-from metabnet.kernels import reach as kreach
 from metabnet.network import Network
 
 METHODS = ("direct", "ode")
@@ -83,18 +81,10 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 
 def _solve(net: Network, method: str, x0):
-    """(unique, bounded, x, relative residual, iterations, method) by the kernels."""
-    km = net.km_or_nan()
-    if method == "direct":
-        try:
-            return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
-        except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
-            raise keq.BeyondRange(f"{_where(net)}: {e}") from None
-    status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
-    unique, _ = kreach.labels(net.n, net.src, net.dst)
-    if status == kode.BEYOND:
-        raise keq.BeyondRange(f"{_where(net)}: {keq.BEYOND_MESSAGE}")
-    if status == kode.FAILED:
-        raise RuntimeError(f"{_where(net)}: ODE integration failed to reach a verdict")
-    bounded = status == kode.CONVERGED
-    return bool(unique and bounded), bounded, x, res, it, method
+    """(unique, bounded, x, relative residual, iterations, method) by kernels.equilibrium.label."""
+    try:
+        return keq.solve(net.n, net.src, net.dst, net.rate, net.km_or_nan(), x0, method)
+    except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
+        raise keq.BeyondRange(f"{_where(net)}: {e}") from None
+    except keq.Undecided as e:
+        raise RuntimeError(f"{_where(net)}: {e}") from None

@@ -37,9 +37,9 @@ MAX_ITER = 200  # continuation + Newton steps (near capacity x doubles per step 
 NEWTON_XTOL = 1e-10  # relative Newton step (error estimate of x) at which Newton stops
 PTC_SWITCH = 1e-3  # estimated relative error of x below which continuation hands over to Newton
 PTC_GROW = 1e3  # largest growth of the pseudo time step in one step
-PTC_MIN_GROW = 4.0  # ... and its least growth, when the balance does not rise
+PTC_MIN_GROW = 10.0  # ... and its least growth, when the balance does not rise
 SLACK_ASK = 1e-6  # an iterate this close to a capacity (x ~ 1e6 K) asks capacity_verdict once
-PTC_DT0 = 1.0  # first pseudo time step, in units of the fastest relaxation time at the start
+PTC_DT0 = 100.0  # first pseudo time step, in units of the fastest relaxation time at the start
 
 
 @jit
@@ -135,7 +135,7 @@ def _direct(n, m, src, dst, rate, km, active, idx, A, b, x, f, gross):
 
 
 @jit
-def _continuation(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross, s1, s2, iw, comp):
+def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     """Pseudo-transient continuation from the x given (inactive nodes at 0); returns
     (status, relative residual, steps).
 
@@ -145,22 +145,20 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross, 
     estimated relative error of x (kinetics.settled) is below PTC_SWITCH the steps are pure
     Newton with backtracking on the L1 imbalance.  Stops, as Newton did, when a full Newton
     step moves x by at most NEWTON_XTOL relative, or at rounding level three steps running.
-    Divergence: `_certified_divergent` at every step, and near a capacity (an iterate within
-    SLACK_GIVE_UP of one) kinetics.capacity_verdict."""
+    Divergence: kinetics.certified_divergent (a node or strongly connected set past capacity
+    at a lower bound of the trajectory under x) at every step, and near a capacity (an
+    iterate within SLACK_GIVE_UP of one) kinetics.capacity_verdict."""
+    b, x0, f, gross, s1, s2, fl, gl = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     k = _index_active(n, active, idx)
     ncomp = components(n, m, src, dst, comp, iw)
-    balance(n, m, src, dst, rate, km, x, f, gross)
-    if certified_divergent(n, m, src, dst, rate, km, active, x, f, comp, ncomp, iw, s1, s2):
+    if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
         return NO_EQUILIBRIUM, np.inf, 0
+    balance(n, m, src, dst, rate, km, x, f, gross)
     norm = _l1(n, f)
     res = rel_residual(n, f, gross)
-    # first pseudo time step: a tenth of the fastest relaxation time at x
+    # first pseudo time step: PTC_DT0 times the fastest relaxation time at x
     fastest = 0.0
-    node_scale(n, m, src, dst, rate, km, x, s1)
-    for i in range(m):
-        u = src[i]
-        if u > 0 and u != dst[i] and active[u]:
-            s1[u - 1] = 0.0
+    s1[:n] = 0.0
     for i in range(m):
         u = src[i]
         if u > 0 and u != dst[i] and active[u]:
@@ -217,7 +215,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, b, x, x0, f, gross, 
         res = rel_residual(n, f, gross)
         if shift == 0.0 and lam == 1.0 and step <= NEWTON_XTOL:
             return _range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
-        if certified_divergent(n, m, src, dst, rate, km, active, x, f, comp, ncomp, iw, s1, s2):
+        if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
             return NO_EQUILIBRIUM, res, it
         # at rounding level (a node fed by a flux that is not near capacity, close to its own)
         # the step stays above NEWTON_XTOL: three steps with the balance at rounding level do
@@ -286,12 +284,10 @@ def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, wo
                 for v in range(n):
                     if not from_in[v + 1] or not (0.0 <= x[v] < np.inf):
                         x[v] = 0.0
-                status, res, it = _continuation(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f,
-                                                gross, s1, s2, iw, comp)
+                status, res, it = _continuation(n, m, src, dst, rate, km, from_in, idx, A, x, work, iw, comp)
             if not warm or status != OK:
                 x[:n] = 0.0
-                status, res, cold = _continuation(n, m, src, dst, rate, km, from_in, idx, A, b, x, x0, f,
-                                                  gross, s1, s2, iw, comp)
+                status, res, cold = _continuation(n, m, src, dst, rate, km, from_in, idx, A, x, work, iw, comp)
                 it += cold
             how += HOW_NEWTON
         if status == OK or status == BEYOND:

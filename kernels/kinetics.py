@@ -167,6 +167,7 @@ def _out_flux(n, m, src, dst, rate, km, x, o, do):
 
 
 CERT_MAX_SWEEPS = 2000
+SUB_PASSES = 4  # passes of `_lower_bound`
 CERT_MARGIN = 1e-13  # inflow past capacity by this fraction (rounding cannot fake it)
 
 
@@ -354,18 +355,46 @@ def _overflow(n, m, src, dst, rate, km, x, comp, ncomp, inflow, cap):
 
 
 @jit
-def certified_divergent(n, m, src, dst, rate, km, active, x, f, comp, ncomp, iw, s1, s2):
-    """`_overflow` for single nodes and for strongly connected sets, checked only where x is
-    a lower bound of the trajectory (f = dx/dt >= 0 at every active node)."""
-    for v in range(1, n + 1):
-        if active[v] and f[v - 1] < 0.0:
-            return False
+def _lower_bound(n, m, src, dst, rate, km, active, x, xl, f, gross, o, do):
+    """xl <= x with dx/dt >= 0 at xl on every active node (a lower bound of the trajectory
+    from xl on, which rises: the system is cooperative); False when SUB_PASSES passes do not
+    get there.  Each pass lowers every node whose outflux exceeds its inflow by one Newton
+    step on its outflux (concave: the step from above lands at or below the balance), which
+    lowers the inflow of the nodes after it: the next pass sees to those."""
+    xl[:n] = x[:n]
+    for _ in range(SUB_PASSES):
+        balance(n, m, src, dst, rate, km, xl, f, gross)
+        low = False
+        for v in range(n):
+            if active[v + 1] and f[v] < 0.0:
+                low = True
+        if not low:
+            return True
+        _out_flux(n, m, src, dst, rate, km, xl, o, do)
+        for v in range(n):
+            if active[v + 1] and f[v] < 0.0:
+                if do[v] > 0.0 and o[v] + f[v] > 0.0:
+                    xl[v] = max(xl[v] + f[v] / do[v], 0.0)
+                else:
+                    xl[v] = 0.0
+    return False
+
+
+@jit
+def certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, xl, fl, gl, s1, s2):
+    """`_overflow` for single nodes and for strongly connected sets at a lower bound of the
+    trajectory below x (`_lower_bound`): True proves that the trajectory from 0 has no limit,
+    when every node the intake reaches (active) reaches excretion (the non-negative
+    equilibrium is then unique: the trajectory from the lower bound would rise to it).
+    iw: (7, n + 3) int64 scratch; xl, fl, gl, s1, s2: n scratch."""
+    if not _lower_bound(n, m, src, dst, rate, km, active, x, xl, fl, gl, s1, s2):
+        return False
     single = iw[0]
     for v in range(n + 2):
         single[v] = v - 1
-    if _overflow(n, m, src, dst, rate, km, x, single, n, s1, s2):
+    if _overflow(n, m, src, dst, rate, km, xl, single, n, s1, s2):
         return True
-    return ncomp < n and _overflow(n, m, src, dst, rate, km, x, comp, ncomp, s1, s2)
+    return ncomp < n and _overflow(n, m, src, dst, rate, km, xl, comp, ncomp, s1, s2)
 
 
 @jit

@@ -254,7 +254,7 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
             else:
                 steady_since = -1.0
             if mm:
-                if certified_divergent(n, m, src, dst, rate, km, active, x, f0, comp, ncomp, iw, k1, k2):
+                if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, k3, f1, f2, k1, k2):
                     return DIVERGED, t, steps, res
                 if not (min_slack(n, m, src, dst, rate, km, x, k1, k2) >= _GIVE_UP):
                     if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:

@@ -9,12 +9,13 @@ that the intake does not reach stay at 0, the others solve the balance on their 
 Linear kinetics: one LU solve of L^T x = phi (every reached node reaching excretion).
 Michaelis-Menten: pseudo-transient continuation (linearly implicit Euler on the trajectory
 from 0, its step grown by switched evolution relaxation as the balance falls, then pure
-Newton), with divergence certificates checked along the way (`_overflow`).  The system is
-cooperative, so an iterate x with dx/dt >= 0 at every node is a lower bound of the
+Newton), with divergence certificates checked at every step (kinetics.certified_divergent):
+the system is cooperative, so a point with dx/dt >= 0 at every node is a lower bound of the
 trajectory from it, which rises to the one non-negative equilibrium if there is any (every
-reached node reaching excretion makes it unique): a node or strongly connected set whose
-inflow at such an x reaches the total V of its exits (all Michaelis-Menten) proves that
-there is none.  When continuation ends without a verdict, the ODE (kernels.ode) decides.
+reached node reaching excretion makes it unique); a node or strongly connected set whose
+inflow at such a point under the iterate reaches the total V of its exits (all
+Michaelis-Menten) proves that there is none.  Close to a capacity kinetics.capacity_verdict
+decides; when continuation ends without a verdict, the ODE (kernels.ode) does.
 """
 import numpy as np
 
@@ -29,8 +30,9 @@ from metabnet.kernels.reach import _labels, reachability
 # BEYOND: the equilibrium, if there is one, lies past the certified range (a node within
 # SLACK_MIN of its capacity, kinetics.SLACK_MIN): no label can be given in double precision.
 OK, NO_EQUILIBRIUM, FAILED, BEYOND = 0, 1, 2, 3
-# how `label` decided (HOW_WARM is added when a warm start was given, Michaelis-Menten only)
-HOW_DIRECT, HOW_NEWTON, HOW_NEWTON_ODE, HOW_ODE, HOW_WARM = 0, 1, 2, 3, 4
+# how `label` decided; HOW_WARM is added when a warm start was given (Michaelis-Menten only),
+# HOW_COLD as well when it certified nothing and the cold start decided
+HOW_DIRECT, HOW_NEWTON, HOW_NEWTON_ODE, HOW_ODE, HOW_WARM, HOW_COLD = 0, 1, 2, 3, 4, 8
 HOW_NAMES = {HOW_DIRECT: "direct", HOW_NEWTON: "newton", HOW_NEWTON_ODE: "newton+ode", HOW_ODE: "ode"}
 METHOD_DIRECT, METHOD_ODE = 0, 1  # the `method` argument of `label`
 MAX_ITER = 200  # continuation + Newton steps (near capacity x doubles per step for ~log2(x / K))
@@ -270,7 +272,7 @@ def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, wo
     for i in range(m):
         if src[i] > 0 and km[i] == km[i]:
             mm = True
-    how = HOW_WARM if warm and mm and method == METHOD_DIRECT else 0
+    how = HOW_WARM + HOW_COLD if warm and mm and method == METHOD_DIRECT else 0
     if not bounded or (mm and _over_capacity(n, m, src, dst, rate, km, f)):
         x[:n] = np.nan
         return False, False, np.nan, 0, how + (HOW_ODE if method == METHOD_ODE else HOW_NEWTON * mm), OK
@@ -285,6 +287,8 @@ def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, wo
                     if not from_in[v + 1] or not (0.0 <= x[v] < np.inf):
                         x[v] = 0.0
                 status, res, it = _continuation(n, m, src, dst, rate, km, from_in, idx, A, x, work, iw, comp)
+                if status == OK:
+                    how -= HOW_COLD
             if not warm or status != OK:
                 x[:n] = 0.0
                 status, res, cold = _continuation(n, m, src, dst, rate, km, from_in, idx, A, x, work, iw, comp)
@@ -326,8 +330,10 @@ class Undecided(RuntimeError):
 def how_name(how):
     """The method string of a `label` how code: "direct", "newton", "newton+ode", "ode";
     warm starts "newton-warm" (certified from the start) or "newton-warm+" the cold method."""
-    base = HOW_NAMES[how & ~HOW_WARM if how & HOW_WARM else how]
-    return base if not how & HOW_WARM else "newton-warm" if base == "newton" else "newton-warm+" + base
+    base = HOW_NAMES[how & (HOW_WARM - 1)]
+    if not how & HOW_WARM:
+        return base
+    return "newton-warm+" + base if how & HOW_COLD else "newton-warm"
 
 
 def solve(n, src, dst, rate, km=None, x0=None, method="direct"):

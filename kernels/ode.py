@@ -1,9 +1,11 @@
 """Adaptive Rosenbrock integration of the flux balance from x(0) = 0 to steady state.
 
 The method is the L-stable second-order Rosenbrock pair of MATLAB's ode23s (Shampine &
-Reichelt 1997) with its third-order error estimate: one LU of W = I - h d J per step, so
-stiff networks (rates spanning decades) cost no more than soft ones, and once transients
-have died the step grows until each step lands on the equilibrium like a Newton step.
+Reichelt 1997) with its third-order error estimate: one LU of W = I - h d J per step (per
+change of step, for linear kinetics), so stiff networks (rates spanning decades) cost no
+more than soft ones.  The integration stops as soon as Newton from the trajectory lands on
+an equilibrium above it (the system is cooperative: the trajectory from 0 rises to it), or
+divergence is certified.
 
 The right-hand side has the one in-place signature ``rhs(t, x, dx, params)``; the
 integrator returns a status code, never raises.
@@ -86,12 +88,13 @@ def _l1(n, f):
 
 
 @jit
-def _polish(n, m, src, dst, rate, km, x, idx, k, W, work):
+def _polish(n, m, src, dst, rate, km, x, idx, k, W, work, rtol, atol):
     """Newton from the trajectory's x on the k nodes of idx (the ones the intake reaches),
     into work[7] (balance work[2], gross work[3]); True when it lands on an equilibrium (a full
     step of at most NEWTON_XTOL relative, or the balance at rounding level, kinetics.settled)
     that lies above x: the trajectory from 0 rises (cooperative system) and stays below
-    every equilibrium above it, so that equilibrium, x to within RTOL, is its limit."""
+    every equilibrium above it, so that equilibrium (x to within the step's tolerance rtol,
+    atol) is its limit."""
     xn, f, gross, b, s1, s2 = work[7], work[2], work[3], work[6], work[4], work[5]
     xn[:n] = x[:n]
     for _ in range(POLISH_ITER):
@@ -120,7 +123,7 @@ def _polish(n, m, src, dst, rate, km, x, idx, k, W, work):
     else:
         return False
     for v in range(n):
-        if xn[v] < x[v] - RTOL * xn[v] - ATOL:
+        if xn[v] < x[v] - rtol * xn[v] - atol:
             return False
     return True
 
@@ -129,28 +132,29 @@ def _polish(n, m, src, dst, rate, km, x, idx, k, W, work):
 def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, t_max, max_steps):
     """Integrate from x = 0.  Returns (status, t, accepted steps, relative residual).
 
-    Linear kinetics reuse W's LU while the step size holds (the step is kept when the error
-    control would change it by less than HOLD); Michaelis-Menten refactor W every step.
+    The error of a step is controlled relative to the largest |x_v| (MATLAB's NormControl),
+    so nodes still near 0 do not hold the step back.  Linear kinetics keep the step on a
+    ladder of powers of 2, so that one LU of W serves every step until the step changes;
+    Michaelis-Menten refactor W every step.
 
-    Steady state: once the estimated relative error of x (max_v |dx_v/dt| / how much dx_v/dt
-    moves when x_v moves by 100%, rounding discounted: kinetics.settled) falls below
-    POLISH_AT, Newton from x (`_polish`) must land on an equilibrium above x (the trajectory
-    from 0 rises and stays below it); it then replaces x.  Otherwise the integration goes on
-    and tries again when the error estimate has fallen tenfold; at ss_tol the steady state
-    must hold from its first sight at t1 until 1e4 t1 with the total mass sum(x) growing by
-    less than 1e-6 (or the rounding-level error, near capacity).  A test relative to the
-    gross flux instead would call a near-capacity node steady far below its equilibrium,
-    where the balance barely moves with x.
-    Divergence: at an accepted x with dx/dt >= 0 on every node the intake reaches (a lower
-    bound of the trajectory), a node or strongly connected set whose inflow reaches the total
-    V of its exits (kinetics.certified_divergent); or t reaches t_max in units of the slowest
-    linearised rate at the current x (near capacity the approach to x* slows like (K / x*)^2:
-    the horizon follows it), or x overflows, or -- Michaelis-Menten -- the trajectory, a lower
-    bound of every equilibrium, comes within 0.1 SLACK_MIN of a capacity and
-    kinetics.capacity_verdict proves divergence (else status BEYOND, as for a steady state
-    within SLACK_MIN of one), or the integration breaks down where capacity_verdict proves
-    divergence.  ``active``: the nodes the intake reaches (n + 2 flags); ``work`` is a (8, n)
-    scratch; W an (n, n) scratch."""
+    Steady state: each time the balance left, sum |dx/dt| over the total intake, has fallen
+    to POLISH_AT (and then tenfold again), Newton from x (`_polish`) must land on an
+    equilibrium above x: the trajectory from 0 rises and stays below it, so it is the limit;
+    it then replaces x.  Failing that, the steady state of the old rule: the estimated
+    relative error of x (kinetics.settled) <= ss_tol from its first sight at t1 until 1e4 t1,
+    with the total mass sum(x) growing by less than 1e-6 (or the rounding-level error, near
+    capacity) meanwhile.
+    Divergence (Michaelis-Menten): at every accepted step, a node or strongly connected set
+    whose inflow at a lower bound of the trajectory under x reaches the total V of its exits
+    (kinetics.certified_divergent); or t reaches t_max in units of the slowest linearised
+    rate at the current x (near capacity the approach to x* slows like (K / x*)^2: the
+    horizon follows it), or x overflows, or the trajectory, a lower bound of every
+    equilibrium, comes within 0.1 SLACK_MIN of a capacity and kinetics.capacity_verdict
+    proves divergence (else status BEYOND, as for a steady state within SLACK_MIN of one),
+    or the integration breaks down where capacity_verdict proves divergence.  Callers
+    (kernels.equilibrium.label) decide the topological cases before integrating.
+    ``active``: the nodes the intake reaches (n + 2 flags); ``work`` is a (8, n) scratch;
+    W an (n, n) scratch."""
     gross, f0, f1, f2, k1, k2, k3, xn = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     idx = np.empty(n + 2, np.int64)
     all_nodes(n, idx)
@@ -234,7 +238,7 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
             imbalance = _l1(n, f0) / intake  # the share of the intake not yet balanced
             if imbalance <= polish_below:
                 polish_below = 0.1 * imbalance
-                if _polish(n, m, src, dst, rate, km, x, sub, k_sub, W, work):
+                if _polish(n, m, src, dst, rate, km, x, sub, k_sub, W, work, rtol, atol):
                     h_lu = -1.0  # W holds the polish's LU now
                     x[:n] = xn[:n]
                     res = rel_residual(n, f1, f2)

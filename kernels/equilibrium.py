@@ -266,7 +266,7 @@ def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, wo
     status OK (a label), BEYOND (no label can be certified: an equilibrium, if any, runs a
     node within kinetics.SLACK_MIN of its capacity) or FAILED (the ODE found no verdict: the
     label says "no equilibrium", unproved).  work: (8, n), iw: (7, n + 3), comp: n + 2 scratch."""
-    b, x0, f, gross, s1, s2 = work[0], work[1], work[2], work[3], work[4], work[5]
+    b, f, gross = work[0], work[2], work[3]
     unique, bounded = _labels(n, to_exc, from_in)
     mm = False
     for i in range(m):

@@ -95,7 +95,7 @@ def _polish(n, m, src, dst, rate, km, x, idx, k, W, work, rtol, atol):
     that lies above x: the trajectory from 0 rises (cooperative system) and stays below
     every equilibrium above it, so that equilibrium (x to within the step's tolerance rtol,
     atol) is its limit."""
-    xn, f, gross, b, s1, s2 = work[7], work[2], work[3], work[6], work[4], work[5]
+    xn, f, gross, b, s1 = work[7], work[2], work[3], work[6], work[4]
     xn[:n] = x[:n]
     for _ in range(POLISH_ITER):
         balance(n, m, src, dst, rate, km, xn, f, gross)

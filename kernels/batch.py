@@ -12,10 +12,8 @@ from numba import prange
 from metabnet.kernels._jit import jit, pjit
 from metabnet.kernels.equilibrium import BEYOND as SOLVE_BEYOND
 from metabnet.kernels.equilibrium import FAILED as SOLVE_FAILED
-from metabnet.kernels.equilibrium import equilibrium
+from metabnet.kernels.equilibrium import METHOD_DIRECT, METHOD_ODE, label
 from metabnet.kernels.graphs import LONGPATH, TRAP, hard_network, random_graph
-from metabnet.kernels.ode import BEYOND as ODE_BEYOND
-from metabnet.kernels.ode import CONVERGED, integrate
 from metabnet.kernels.reach import _bfs, _labels, _reach
 from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
 
@@ -28,7 +26,6 @@ M_DIRECT, M_ODE, M_DEFER = 0, 1, 2  # M_DEFER: linear labels only, x NaN (metabn
 FLAG_SOLVER_FAILED, FLAG_ATTEMPTS_EXHAUSTED = 1, 2
 MAX_ATTEMPTS = 10_000
 CHUNK = 32
-ODE_RTOL, ODE_ATOL, ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS = 1e-6, 1e-12, 1e-12, 1e12, 100_000
 
 
 def node_dtype(n_max):
@@ -139,7 +136,7 @@ def _hard(state, cfg, n, m_target, positive, src, dst, cap, mark, scratch_i, end
 
 
 @jit
-def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
+def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, iw, comp,
                  mark, A, work, to_exc, from_in, ends):
     """Generate and label network `gi`; returns (n, m, unique, bounded, residual,
     redeemed edges, iterations, attempts, flags).  A network whose label the solver cannot
@@ -147,7 +144,6 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
     like one the balance drops: no stored label is a guess."""
     ptr, adj, queue, idx, perm, raw_src, raw_dst, rank = scratch_i
     fam = np.int64(cfg[C_FAMILY])
-    b, x0, f, gross = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
     cap = src.shape[0]
     state[0] = stream_seed(seed, shard, gi)
     ratio = cfg[C_RATIO]
@@ -198,32 +194,17 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
             unique, bounded = _labels(n, to_exc, from_in)
         flags = 0
-        use_ode = cfg[C_METHOD] == M_ODE
-        if cfg[C_METHOD] == M_DEFER:  # linear: the labels are the topological ones above
-            x[:n] = np.nan
+        if cfg[C_METHOD] == M_DEFER:  # linear: the labels are the topological ones above;
+            x[:n] = np.nan  # metabnet.generate solves x sparsely afterwards
             res, it = np.nan, 0
-        elif not use_ode:
-            unique, bounded, res, it, status = equilibrium(n, m, src, dst, rate, km, to_exc, from_in,
-                                                           idx, A, b, x, x0, f, gross)
+        else:
+            method = METHOD_ODE if cfg[C_METHOD] == M_ODE else METHOD_DIRECT
+            unique, bounded, res, it, _, status = label(n, m, src, dst, rate, km, to_exc, from_in, method, False,
+                                                        idx, A, x, work, iw, comp)
             if status == SOLVE_BEYOND:
                 continue  # no label can be certified (equilibrium past the range): draw again
-            use_ode = status == SOLVE_FAILED  # Newton stalled: the ODE decides
-            if bounded and not (res <= 1e-8):
+            if status == SOLVE_FAILED or (bounded and not (res <= 1e-8)):
                 flags |= FLAG_SOLVER_FAILED
-        if use_ode:
-            unique, _ = _labels(n, to_exc, from_in)
-            status, _, steps, res = integrate(n, m, src, dst, rate, km, x, A, work, ODE_RTOL, ODE_ATOL,
-                                              ODE_SS_TOL, ODE_T_MAX, ODE_MAX_STEPS)
-            if status == ODE_BEYOND:
-                continue  # as above: never a label the solver cannot certify
-            it = steps if cfg[C_METHOD] == M_ODE else it + steps
-            bounded = status == CONVERGED
-            unique = unique and bounded
-            if status > 1:
-                flags |= FLAG_SOLVER_FAILED
-            if not bounded:
-                x[:n] = np.nan
-                res = np.nan
         if balance == B_DROP and not unique and uniform(state) >= cfg[C_P_KEEP]:
             continue
         if balance == B_RATIO and np.int64(unique) != target:
@@ -246,7 +227,8 @@ def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate,
                      np.empty(n_max + 2, np.int64), np.empty(n_max, np.int64),
                      np.empty(raw_cap, np.int64), np.empty(raw_cap, np.int64), np.empty(n_max + 2, np.int64))
         ends = np.empty((2, n_max), np.int64)  # hard families: intake targets, excretion sources
-        scratch_f = np.empty((4, n_max))
+        iw = np.empty((7, n_max + 3), np.int64)  # label: strongly connected components
+        comp = np.empty(n_max + 2, np.int64)
         mark = np.zeros(n_max * n_max, np.bool_)
         a_n = 1 if cfg[C_METHOD] == M_DEFER else n_max  # no dense solve: no n_max^2 scratch
         A = np.empty((a_n, a_n))
@@ -260,7 +242,7 @@ def _generate(seed, shard, start, cfg, out_n, out_m, out_src, out_dst, out_rate,
         x = np.empty(n_max)
         for i in range(c * CHUNK, min(count, (c + 1) * CHUNK)):
             n, m, unique, bounded, res, redeemed, it, attempts, flags = _one_network(
-                start + i, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, scratch_f,
+                start + i, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, iw, comp,
                 mark, A, work, to_exc, from_in, ends)
             out_n[i], out_m[i] = n, m
             out_src[i, :m] = src[:m]

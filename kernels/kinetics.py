@@ -167,6 +167,7 @@ def _out_flux(n, m, src, dst, rate, km, x, o, do):
 
 
 CERT_MAX_SWEEPS = 2000
+SUB_PASSES = 4  # passes of `_lower_bound`
 CERT_MARGIN = 1e-13  # inflow past capacity by this fraction (rounding cannot fake it)
 
 
@@ -266,6 +267,134 @@ def capacity_verdict(n, m, src, dst, rate, km):
     if _cut_exceeded(n, m, src, dst, rate, km, down, x):
         return CAP_DIVERGES
     return CAP_UNKNOWN
+
+
+@jit
+def components(n, m, src, dst, comp, iw):
+    """Strongly connected components of the inner nodes (Tarjan, iterative): comp[v] for
+    v = 1..n; returns their number.  iw: (7, n + 3) int64 scratch."""
+    ptr, adj_at, index, low, stack, call_v, call_e = iw[0], iw[1], iw[2], iw[3], iw[4], iw[5], iw[6]
+    adj = np.empty(max(m, 1), np.int64)
+    ptr[: n + 3] = 0
+    for i in range(m):
+        if 0 < src[i] <= n and 0 < dst[i] <= n:
+            ptr[src[i] + 1] += 1
+    for v in range(n + 2):
+        ptr[v + 1] += ptr[v]
+    adj_at[: n + 2] = ptr[: n + 2]
+    for i in range(m):
+        u, v = src[i], dst[i]
+        if 0 < u <= n and 0 < v <= n:
+            adj[adj_at[u]] = v
+            adj_at[u] += 1
+    index[: n + 2] = -1
+    comp[: n + 2] = -1
+    counter, ncomp, top = 0, 0, 0
+    for s in range(1, n + 1):
+        if index[s] >= 0:
+            continue
+        sp = 0
+        call_v[0], call_e[0] = s, ptr[s]
+        index[s] = low[s] = counter
+        counter += 1
+        stack[top] = s
+        top += 1
+        while sp >= 0:
+            v, e = call_v[sp], call_e[sp]
+            if e < ptr[v + 1]:
+                call_e[sp] = e + 1
+                w = adj[e]
+                if index[w] < 0:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack[top] = w
+                    top += 1
+                    sp += 1
+                    call_v[sp], call_e[sp] = w, ptr[w]
+                elif comp[w] < 0:  # on the stack
+                    low[v] = min(low[v], index[w])
+            else:
+                if low[v] == index[v]:
+                    while True:
+                        top -= 1
+                        w = stack[top]
+                        comp[w] = ncomp
+                        if w == v:
+                            break
+                    ncomp += 1
+                sp -= 1
+                if sp >= 0:
+                    u = call_v[sp]
+                    low[u] = min(low[u], low[v])
+    return ncomp
+
+
+@jit
+def _overflow(n, m, src, dst, rate, km, x, comp, ncomp, inflow, cap):
+    """True when some set of inner nodes (comp[v] == c for one c: a node, or a strongly
+    connected set) receives, at x, at least the capacity of its exits: the total V of the
+    reactions leaving it, all Michaelis-Menten (by CERT_MARGIN, more than rounding can fake).
+    Proves "no equilibrium" when x is a lower bound of the trajectory from 0 (dx/dt >= 0 at
+    x: the fluxes into the set only grow, its exits never carry V).  inflow, cap: ncomp scratch."""
+    inflow[:ncomp] = 0.0
+    cap[:ncomp] = 0.0
+    for i in range(m):
+        u, v = src[i], dst[i]
+        cu = comp[u] if 0 < u <= n else -1
+        cv = comp[v] if 0 < v <= n else -1
+        if cu == cv:
+            continue
+        if cu >= 0:
+            cap[cu] += np.inf if km[i] != km[i] else rate[i]
+        if cv >= 0:
+            inflow[cv] += rate[i] if u == 0 else flux(rate[i], km[i], x[u - 1])
+    for c in range(ncomp):
+        if inflow[c] > 0.0 and inflow[c] >= cap[c] * (1.0 + CERT_MARGIN):
+            return True
+    return False
+
+
+@jit
+def _lower_bound(n, m, src, dst, rate, km, active, x, xl, f, gross, o, do):
+    """xl <= x with dx/dt >= 0 at xl on every active node (a lower bound of the trajectory
+    from xl on, which rises: the system is cooperative); False when SUB_PASSES passes do not
+    get there.  Each pass lowers every node whose outflux exceeds its inflow by one Newton
+    step on its outflux (concave: the step from above lands at or below the balance), which
+    lowers the inflow of the nodes after it: the next pass sees to those."""
+    xl[:n] = x[:n]
+    for _ in range(SUB_PASSES):
+        balance(n, m, src, dst, rate, km, xl, f, gross)
+        low = False
+        for v in range(n):
+            if active[v + 1] and f[v] < 0.0:
+                low = True
+        if not low:
+            return True
+        _out_flux(n, m, src, dst, rate, km, xl, o, do)
+        for v in range(n):
+            if active[v + 1] and f[v] < 0.0:
+                if do[v] > 0.0 and o[v] + f[v] > 0.0:
+                    xl[v] = max(xl[v] + f[v] / do[v], 0.0)
+                else:
+                    xl[v] = 0.0
+    return False
+
+
+@jit
+def certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, xl, fl, gl, s1, s2):
+    """`_overflow` for single nodes and for strongly connected sets at a lower bound of the
+    trajectory below x (`_lower_bound`): True proves that the trajectory from 0 has no limit,
+    when every node the intake reaches (active) reaches excretion (the non-negative
+    equilibrium is then unique: the trajectory from the lower bound would rise to it).
+    iw: (7, n + 3) int64 scratch; xl, fl, gl, s1, s2: n scratch."""
+    if not _lower_bound(n, m, src, dst, rate, km, active, x, xl, fl, gl, s1, s2):
+        return False
+    single = iw[0]
+    for v in range(n + 2):
+        single[v] = v - 1
+    if _overflow(n, m, src, dst, rate, km, xl, single, n, s1, s2):
+        return True
+    return ncomp < n and _overflow(n, m, src, dst, rate, km, xl, comp, ncomp, s1, s2)
 
 
 @jit

@@ -1,9 +1,11 @@
 """Adaptive Rosenbrock integration of the flux balance from x(0) = 0 to steady state.
 
 The method is the L-stable second-order Rosenbrock pair of MATLAB's ode23s (Shampine &
-Reichelt 1997) with its third-order error estimate: one LU of W = I - h d J per step, so
-stiff networks (rates spanning decades) cost no more than soft ones, and once transients
-have died the step grows until each step lands on the equilibrium like a Newton step.
+Reichelt 1997) with its third-order error estimate: one LU of W = I - h d J per step (per
+change of step, for linear kinetics), so stiff networks (rates spanning decades) cost no
+more than soft ones.  The integration stops as soon as Newton from the trajectory lands on
+an equilibrium above it (the system is cooperative: the trajectory from 0 rises to it), or
+divergence is certified.
 
 The right-hand side has the one in-place signature ``rhs(t, x, dx, params)``; the
 integrator returns a status code, never raises.
@@ -11,10 +13,11 @@ integrator returns a status code, never raises.
 import numpy as np
 
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SLACK_MIN, all_nodes, balance,
-                                       capacity_verdict, dflux, edge_arrays, jacobian, min_slack, node_scale,
-                                       rel_residual, settled)
+from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SLACK_MIN, all_nodes, balance, capacity_verdict,
+                                       certified_divergent, components, dflux, edge_arrays, jacobian,
+                                       min_slack, node_scale, rel_residual, settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
+from metabnet.kernels.reach import reachability
 
 # BEYOND: the trajectory came within 0.1 kinetics.SLACK_MIN of a node's capacity without a
 # proof of divergence: its limit, if any, lies past the certified range (no label).
@@ -26,6 +29,10 @@ _MASS_RTOL = 1e-6  # ... with the total mass growing by less than this
 # The trajectory from 0 is a lower bound of every equilibrium: once a node runs within
 # 0.1 SLACK_MIN of its capacity, every equilibrium lies past the certified range.
 _GIVE_UP = 0.1 * SLACK_MIN
+RTOL, ATOL, SS_TOL, T_MAX, MAX_STEPS = 1e-4, 1e-12, 1e-12, 1e12, 100_000  # the defaults of every caller
+POLISH_AT = 1e-2  # share of the intake left unbalanced at which Newton polish is first tried
+POLISH_ITER = 8  # Newton steps of one polish
+NEWTON_XTOL = 1e-10  # relative Newton step at which the polish stops (as kernels.equilibrium)
 
 
 @jit
@@ -73,27 +80,92 @@ def _rounding_error(n, gross, d):
 
 
 @jit
-def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, max_steps):
+def _l1(n, f):
+    s = 0.0
+    for v in range(n):
+        s += abs(f[v])
+    return s
+
+
+@jit
+def _polish(n, m, src, dst, rate, km, x, idx, k, W, work, rtol, atol):
+    """Newton from the trajectory's x on the k nodes of idx (the ones the intake reaches),
+    into work[7] (balance work[2], gross work[3]); True when it lands on an equilibrium (a full
+    step of at most NEWTON_XTOL relative, or the balance at rounding level, kinetics.settled)
+    that lies above x: the trajectory from 0 rises (cooperative system) and stays below
+    every equilibrium above it, so that equilibrium (x to within the step's tolerance rtol,
+    atol) is its limit."""
+    xn, f, gross, b, s1 = work[7], work[2], work[3], work[6], work[4]
+    xn[:n] = x[:n]
+    for _ in range(POLISH_ITER):
+        balance(n, m, src, dst, rate, km, xn, f, gross)
+        node_scale(n, m, src, dst, rate, km, xn, s1)
+        if settled(n, f, gross, s1) <= NEWTON_XTOL:
+            break
+        jacobian(n, m, src, dst, rate, km, xn, idx, k, -1.0, W)
+        if not lu_factor(k, W):
+            return False
+        for v in range(1, n + 1):
+            if idx[v] >= 0:
+                b[idx[v]] = f[v - 1]
+        lu_solve(k, W, b)
+        step = 0.0
+        for v in range(1, n + 1):
+            j = idx[v]
+            if j >= 0:
+                xn[v - 1] += b[j]
+                if not (xn[v - 1] >= 0.0):
+                    return False
+                step = max(step, abs(b[j]) / max(xn[v - 1], 1e-300))
+        if step <= NEWTON_XTOL:
+            balance(n, m, src, dst, rate, km, xn, f, gross)
+            break
+    else:
+        return False
+    for v in range(n):
+        if xn[v] < x[v] - rtol * xn[v] - atol:
+            return False
+    return True
+
+
+@jit
+def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, t_max, max_steps):
     """Integrate from x = 0.  Returns (status, t, accepted steps, relative residual).
 
-    Steady state: the estimated relative error of x, max_v |dx_v/dt| / (how much dx_v/dt
-    moves when x_v moves by 100%) with rounding discounted (kinetics.settled), is <= ss_tol
-    from its first sight at t1 until 1e4 t1, with the total mass sum(x) growing by less
-    than 1e-6 (or the rounding-level error, near capacity) meanwhile.  The window lets a
-    slow mode hidden under the tolerance show, and the mass test catches a trapped class
-    whose internal cycling grows with its content, which fools the per-node test.  A test
-    relative to the gross flux instead would call a near-capacity node steady far below its
-    equilibrium, where the balance barely moves with x.
-    Divergence: t reaches t_max in units of the slowest linearised rate at the current x
-    (near capacity the approach to x* slows like (K / x*)^2: the horizon follows it), or
-    x overflows, or -- Michaelis-Menten -- the trajectory, a lower bound of every
+    The error of a step is controlled relative to the largest |x_v| (MATLAB's NormControl),
+    so nodes still near 0 do not hold the step back.  Linear kinetics keep the step on a
+    ladder of powers of 2, so that one LU of W serves every step until the step changes;
+    Michaelis-Menten refactor W every step.
+
+    Steady state: each time the balance left, sum |dx/dt| over the total intake, has fallen
+    to POLISH_AT (and then tenfold again), Newton from x (`_polish`) must land on an
+    equilibrium above x: the trajectory from 0 rises and stays below it, so it is the limit;
+    it then replaces x.  Failing that, the steady state of the old rule: the estimated
+    relative error of x (kinetics.settled) <= ss_tol from its first sight at t1 until 1e4 t1,
+    with the total mass sum(x) growing by less than 1e-6 (or the rounding-level error, near
+    capacity) meanwhile.
+    Divergence (Michaelis-Menten): at every accepted step, a node or strongly connected set
+    whose inflow at a lower bound of the trajectory under x reaches the total V of its exits
+    (kinetics.certified_divergent); or t reaches t_max in units of the slowest linearised
+    rate at the current x (near capacity the approach to x* slows like (K / x*)^2: the
+    horizon follows it), or x overflows, or the trajectory, a lower bound of every
     equilibrium, comes within 0.1 SLACK_MIN of a capacity and kinetics.capacity_verdict
     proves divergence (else status BEYOND, as for a steady state within SLACK_MIN of one),
-    or the integration breaks down where capacity_verdict proves divergence.
-    ``work`` is a (8, n) scratch; W an (n, n) scratch."""
+    or the integration breaks down where capacity_verdict proves divergence.  Callers
+    (kernels.equilibrium.label) decide the topological cases before integrating.
+    ``active``: the nodes the intake reaches (n + 2 flags); ``work`` is a (8, n) scratch;
+    W an (n, n) scratch."""
     gross, f0, f1, f2, k1, k2, k3, xn = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     idx = np.empty(n + 2, np.int64)
     all_nodes(n, idx)
+    sub = np.empty(n + 2, np.int64)  # the reached nodes, for the Newton polish
+    k_sub = 0
+    for v in range(1, n + 1):
+        sub[v] = k_sub if active[v] else -1
+        k_sub += active[v]
+    sub[0] = sub[n + 1] = -1
+    comp = np.empty(n + 2, np.int64)
+    iw = np.empty((7, n + 3), np.int64)
     params = (n, m, src, dst, rate, km, gross, idx)
     slow = np.inf
     fast = 0.0
@@ -109,20 +181,26 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
     for i in range(m):
         if src[i] > 0 and km[i] == km[i]:
             mm = True
+    ncomp = components(n, m, src, dst, comp, iw) if mm else n
     x[:n] = 0.0
     rhs(0.0, x, f0, params)
+    intake = max(_l1(n, f0), 1e-300)
     h = 1e-3 / fast
+    h_lu = -1.0  # the step W's LU was made for
     t = 0.0
     steps = 0
     steady_since, steady_mass, mass_tol = -1.0, 0.0, _MASS_RTOL
+    polish_below = POLISH_AT
     for _ in range(max_steps):
-        jac(t, x, W, params)
-        for i in range(n):
-            for j in range(n):
-                W[i, j] = -h * _D * W[i, j]
-            W[i, i] += 1.0
-        if not lu_factor(n, W):
-            return _failed(n, m, src, dst, rate, km), t, steps, np.inf
+        if mm or h != h_lu:
+            jac(t, x, W, params)
+            for i in range(n):
+                for j in range(n):
+                    W[i, j] = -h * _D * W[i, j]
+                W[i, i] += 1.0
+            if not lu_factor(n, W):
+                return _failed(n, m, src, dst, rate, km), t, steps, np.inf
+            h_lu = h
         k1[:n] = f0[:n]
         lu_solve(n, W, k1)
         for i in range(n):
@@ -138,9 +216,12 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
         for i in range(n):
             k3[i] = f2[i] - _E32 * (k2[i] - f1[i]) - 2.0 * (k1[i] - f0[i])
         lu_solve(n, W, k3)
+        big = 0.0  # the error is controlled relative to the norm of x (MATLAB's NormControl)
+        for i in range(n):
+            big = max(big, abs(x[i]), abs(xn[i]))
+        sc = atol + rtol * big
         err = 0.0
         for i in range(n):
-            sc = atol + rtol * max(abs(x[i]), abs(xn[i]))
             err = max(err, abs(h / 6.0 * (k1[i] - 2.0 * k2[i] + k3[i])) / sc)
         if not (err == err):  # NaN: shrink hard and retry
             h *= 0.1
@@ -154,6 +235,18 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
             mass = np.abs(x[:n]).sum()
             node_scale(n, m, src, dst, rate, km, x, k1)  # k1, k2: free until the next step
             x_err = settled(n, f0, gross, k1)
+            imbalance = _l1(n, f0) / intake  # the share of the intake not yet balanced
+            if imbalance <= polish_below:
+                polish_below = 0.1 * imbalance
+                if _polish(n, m, src, dst, rate, km, x, sub, k_sub, W, work, rtol, atol):
+                    h_lu = -1.0  # W holds the polish's LU now
+                    x[:n] = xn[:n]
+                    res = rel_residual(n, f1, f2)
+                    if mm and min_slack(n, m, src, dst, rate, km, x, k1, k2) < SLACK_MIN:
+                        return BEYOND, t, steps, res
+                    return CONVERGED, t, steps, res
+                h_lu = -1.0
+                node_scale(n, m, src, dst, rate, km, x, k1)  # k1 held the polish's scratch
             if x_err <= ss_tol and (steady_since < 0.0 or mass <= (1.0 + mass_tol) * steady_mass):
                 if steady_since < 0.0:
                     steady_since, steady_mass = t, mass
@@ -165,6 +258,8 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
             else:
                 steady_since = -1.0
             if mm:
+                if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, k3, f1, f2, k1, k2):
+                    return DIVERGED, t, steps, res
                 if not (min_slack(n, m, src, dst, rate, km, x, k1, k2) >= _GIVE_UP):
                     if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:
                         return DIVERGED, t, steps, res
@@ -172,17 +267,21 @@ def integrate(n, m, src, dst, rate, km, x, W, work, rtol, atol, ss_tol, t_max, m
                 t_end = max(t_end, t_max / _slowest(n, m, src, dst, rate, km, x))
             if t >= t_end or not (mass < 1e300):
                 return DIVERGED, t, steps, res
-        h *= min(5.0, max(0.2, 0.8 * (max(err, 1e-12)) ** (-1.0 / 3.0)))
+        fac = min(5.0, max(0.2, 0.8 * (max(err, 1e-12)) ** (-1.0 / 3.0)))
+        if not mm:  # linear: steps on a ladder of powers of 2, so that W's LU serves many steps
+            fac = 2.0 ** np.floor(np.log2(fac))
+        h *= fac
         if h < 1e-14 * max(t, 1.0 / fast):
             return _failed(n, m, src, dst, rate, km), t, steps, np.inf
     return _failed(n, m, src, dst, rate, km), t, steps, np.inf
 
 
-def integrate_network(n, src, dst, rate, km=None, rtol=1e-6, atol=1e-12, ss_tol=1e-12,
-                      t_max=1e12, max_steps=100_000):
+def integrate_network(n, src, dst, rate, km=None, rtol=RTOL, atol=ATOL, ss_tol=SS_TOL, t_max=T_MAX,
+                      max_steps=MAX_STEPS):
     """Public wrapper: (status, x, t, steps, relative residual) from x(0) = 0."""
     src, dst, rate, km = edge_arrays(n, src, dst, rate, km)
+    _, from_in = reachability(n, src, dst)
     x = np.empty(n)
-    status, t, steps, res = integrate(n, src.shape[0], src, dst, rate, km, x, np.empty((n, n)),
+    status, t, steps, res = integrate(n, src.shape[0], src, dst, rate, km, from_in, x, np.empty((n, n)),
                                       np.empty((8, n)), rtol, atol, ss_tol, t_max, max_steps)
     return int(status), x, float(t), int(steps), float(res)

@@ -15,8 +15,6 @@ import numpy as np
 
 from metabnet import sparse
 from metabnet.kernels import equilibrium as keq
-from metabnet.kernels import ode as kode
-from metabnet.kernels import reach as kreach
 from metabnet.network import Network
 
 METHODS = ("direct", "ode")
@@ -86,8 +84,9 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 
 def _solve(net: Network, method: str, x0):
-    """(unique, bounded, x, relative residual, iterations, method) by metabnet.sparse from
-    sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels."""
+    """(unique, bounded, x, relative residual, iterations, method): by metabnet.sparse from
+    sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels'
+    one labelling routine (kernels.equilibrium.label)."""
     km = net.km_or_nan()
     if net.n >= sparse.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
         try:
@@ -98,16 +97,9 @@ def _solve(net: Network, method: str, x0):
         what = "the ODE" if method == "ode" else "a warm start or a Newton stall"
         raise SolveError(f"{_where(net)}: {net.n:,} nodes with reactions, more than the dense "
                          f"solver takes ({sparse.DENSE_MAX:,}) for {what}")
-    if method == "direct":
-        try:
-            return keq.solve(net.n, net.src, net.dst, net.rate, km, x0)
-        except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
-            raise keq.BeyondRange(f"{_where(net)}: {e}") from None
-    status, x, _, it, res = kode.integrate_network(net.n, net.src, net.dst, net.rate, km)
-    unique, _ = kreach.labels(net.n, net.src, net.dst)
-    if status == kode.BEYOND:
-        raise keq.BeyondRange(f"{_where(net)}: {keq.BEYOND_MESSAGE}")
-    if status == kode.FAILED:
-        raise RuntimeError(f"{_where(net)}: ODE integration failed to reach a verdict")
-    bounded = status == kode.CONVERGED
-    return bool(unique and bounded), bounded, x, res, it, method
+    try:
+        return keq.solve(net.n, net.src, net.dst, net.rate, km, x0, method)
+    except keq.BeyondRange as e:  # no label can be certified: say so, naming the network
+        raise keq.BeyondRange(f"{_where(net)}: {e}") from None
+    except keq.Undecided as e:
+        raise RuntimeError(f"{_where(net)}: {e}") from None

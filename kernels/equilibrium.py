@@ -23,7 +23,7 @@ from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
 from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SLACK_GIVE_UP, SLACK_MIN, balance,
                                        capacity_verdict, certified_divergent, components, dflux, edge_arrays,
-                                       jacobian, min_slack, node_scale, rel_residual, settled)
+                                       jacobian, l1, min_slack, node_scale, rel_residual, settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
 
@@ -56,14 +56,6 @@ def _index_active(n, active, idx):
     idx[0] = -1
     idx[n + 1] = -1
     return k
-
-
-@jit
-def _l1(n, f):
-    s = 0.0
-    for v in range(n):
-        s += abs(f[v])
-    return s
 
 
 @jit
@@ -156,7 +148,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
         return NO_EQUILIBRIUM, np.inf, 0
     balance(n, m, src, dst, rate, km, x, f, gross)
-    norm = _l1(n, f)
+    norm = l1(n, f)
     res = rel_residual(n, f, gross)
     # first pseudo time step: PTC_DT0 times the fastest relaxation time at x
     fastest = 0.0
@@ -196,7 +188,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
                 if j >= 0:
                     x[v - 1] = x0[v - 1] + lam * b[j]
             balance(n, m, src, dst, rate, km, x, f, gross)
-            new_norm = _l1(n, f)
+            new_norm = l1(n, f)
             if shift > 0.0:  # continuation: any finite step (the pseudo time step adapts)
                 if new_norm == new_norm and new_norm < np.inf:
                     break

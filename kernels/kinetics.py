@@ -43,6 +43,15 @@ def dflux(r, k, x):
 
 
 @jit
+def l1(n, f):
+    """sum |f[v]| over the first n entries."""
+    s = 0.0
+    for v in range(n):
+        s += abs(f[v])
+    return s
+
+
+@jit
 def balance(n, m, src, dst, rate, km, x, f, gross):
     """f = dx/dt at x; gross[v] = sum of |fluxes| through v (for relative residuals).
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from metabnet.kernels._jit import jit
 from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SLACK_MIN, all_nodes, balance, capacity_verdict,
-                                       certified_divergent, components, dflux, edge_arrays, jacobian,
+                                       certified_divergent, components, dflux, edge_arrays, jacobian, l1,
                                        min_slack, node_scale, rel_residual, settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import reachability
@@ -77,14 +77,6 @@ def _rounding_error(n, gross, d):
         if d[v] > 0.0:
             e = max(e, NOISE * gross[v] / d[v])
     return e
-
-
-@jit
-def _l1(n, f):
-    s = 0.0
-    for v in range(n):
-        s += abs(f[v])
-    return s
 
 
 @jit
@@ -184,7 +176,7 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
     ncomp = components(n, m, src, dst, comp, iw) if mm else n
     x[:n] = 0.0
     rhs(0.0, x, f0, params)
-    intake = max(_l1(n, f0), 1e-300)
+    intake = max(l1(n, f0), 1e-300)
     h = 1e-3 / fast
     h_lu = -1.0  # the step W's LU was made for
     t = 0.0
@@ -235,7 +227,7 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
             mass = np.abs(x[:n]).sum()
             node_scale(n, m, src, dst, rate, km, x, k1)  # k1, k2: free until the next step
             x_err = settled(n, f0, gross, k1)
-            imbalance = _l1(n, f0) / intake  # the share of the intake not yet balanced
+            imbalance = l1(n, f0) / intake  # the share of the intake not yet balanced
             if imbalance <= polish_below:
                 polish_below = 0.1 * imbalance
                 if _polish(n, m, src, dst, rate, km, x, sub, k_sub, W, work, rtol, atol):

@@ -67,6 +67,8 @@ def evaluate_set(path, model, ckpt, compare, parity):
                      "within_0.1": r["overall"].get("within_0.1") if r["overall"]["count"] else None}
     rng = np.random.default_rng(0)
     for i in rng.permutation(np.flatnonzero(kept["exists_unique"]))[:40]:  # parity sample
+        if pred["x"][i] is None:  # the model says "no equilibrium": nothing to plot
+            continue
         x, xp = kept.x(i), np.asarray(pred["x"][i])
         pos = x > 0
         parity.setdefault((kinetics, size), []).append(np.stack([x[pos], xp[pos]]))

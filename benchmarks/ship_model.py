@@ -33,6 +33,7 @@ def main():
     ap.add_argument("model", type=Path, help="model.pt of a `metabnet train` run")
     ap.add_argument("--command", required=True, help="the command that trained it")
     ap.add_argument("--iters-extra", type=int, help="flux: inference iterations n + this")
+    ap.add_argument("--iters-max", type=int, help="flux: at most this many iterations (the size limit)")
     ap.add_argument("--kinetics", help="comma-separated: the kinetics `score` and `knockout` let the model "
                     "answer (others go to the exact solver; default: all it was trained on)")
     ap.add_argument("--out", type=Path, default=DEFAULT)
@@ -40,8 +41,9 @@ def main():
     ckpt = torch.load(a.model, map_location="cpu", weights_only=True)
     ckpt["model"] = {k: v.float().contiguous() for k, v in ckpt["model"].items()}
     trained_iters = ckpt["model_config"].get("iters_extra")
-    if a.iters_extra is not None:
-        ckpt["model_config"]["iters_extra"] = a.iters_extra
+    for key in ("iters_extra", "iters_max"):
+        if getattr(a, key) is not None:
+            ckpt["model_config"][key] = getattr(a, key)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     ckpt["shipped"] = {"version": metabnet.__version__, "commit": commit or "unknown",
                        "date": datetime.date.today().isoformat(), "machine": machine(), "command": a.command,

@@ -160,7 +160,7 @@ def _time_each(fn, nets, loads=None):
 
 def bench_solve(s: Settings) -> list[dict]:
     rows = []
-    heavy = s.count(100, 10)  # networks for the slow tools (integrators, SBML simulators)
+    heavy = s.count(100, 6)  # networks for the slow tools (integrators, SBML simulators)
     for kin in ("linear", "michaelis-menten"):
         nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin != "linear" else 1.0),
                          s.count(1000, 200), seed=77)

@@ -30,7 +30,7 @@ def describe(ckpt: dict, path: Path) -> str:
     mix = ckpt.get("data_mixture") or [ckpt.get("data_config", {})]
     values = lambda key: ",".join(dict.fromkeys(str(m.get(key)) for m in mix))  # noqa: E731
     n_params = sum(v.numel() for v in ckpt["model"].values())
-    lines = [f"{path}{' (the shipped default)' if path == DEFAULT else ''}",
+    lines = ["metabnet/models/default.pt (the shipped default)" if Path(path) == DEFAULT else str(path),
              f"model: {c['arch']}, task {c['task']}, width {c['d_model']}, {n_params:,} parameters"
              + (f", iterations n + {c['iters_extra']}" if c["arch"] == "flux" else ""),
              f"trained: {state.get('step', '?')} steps, {state.get('examples', 0):,} networks, "

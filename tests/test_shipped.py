@@ -47,5 +47,12 @@ def test_score_and_knockout_use_it_by_default(tmp_path):
     r = CliRunner().invoke(main, ["knockout", str(tmp_path / "one.jsonl")])
     recs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert r.exit_code == 0 and len(recs) == nets[0].m + 1 and {rec["method"] for rec in recs} == {"model"}
+    mm = networks(2, seed=22, kinetics="michaelis-menten", prefix="mm")
+    write_networks(tmp_path / "mm.jsonl", mm)
+    answers = torch.load(DEFAULT, map_location="cpu", weights_only=True)["shipped"].get("kinetics")
+    r = CliRunner().invoke(main, ["score", str(tmp_path / "mm.jsonl")])
+    recs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    if answers and "michaelis-menten" not in answers:  # kinetics it does not answer: the exact solver
+        assert [rec["method"] for rec in recs] == ["solver"] * 2 and "answers linear only" in recs[0]["solver_reason"]
     r = CliRunner().invoke(main, ["eval", str(tmp_path / "nets.jsonl")])
     assert r.exit_code == 0 and "family=files" in r.output

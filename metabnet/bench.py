@@ -316,7 +316,10 @@ def bench_scale(s: Settings) -> list[dict]:
     sizes = [32, 100, 316, 1000] + ([] if s.quick else [3162, 10_000])
     rows = []
     for n in sizes:
-        cfg = GenConfig(size="custom", n_min=n, n_max=n)
+        # an excretion per 8 nodes and half the networks with an equilibrium (with one excretion
+        # edge, large random networks almost never have one, and then nothing is solved)
+        cfg = GenConfig(size="custom", n_min=n, n_max=n, balance="ratio", excretion=max(1, n // 8),
+                        intake=max(1, n // 32))
         k = max(2, int(s.count(64, 16) * min(1.0, 100 / n)))
         row = {"n": n, "networks": k}
         try:

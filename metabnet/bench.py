@@ -263,6 +263,7 @@ def bench_infer(s: Settings) -> list[dict]:
                              "tied step's n + k iterations (minutes of compiling per network size)"})
                 continue
             if compiled:
+                os.environ.setdefault("PYTHONUTF8", "1")  # inductor's compile workers read text files
                 try:
                     m = torch.compile(model)
                 except Exception as e:  # noqa: BLE001

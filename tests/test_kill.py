@@ -209,7 +209,7 @@ def score_input(tmp_path_factory):
     b = generate(GenConfig(size="custom", n_min=8, n_max=20), 16_384, seed=8)
     write_networks(d / "nets.jsonl", [b.network(i, name=f"n{i}") for i in range(len(b))])
     ref = d.parent / (d.name + "_ref.jsonl")
-    invoke("score", d, "--out", ref)
+    invoke("score", d, "--model", "solver", "--out", ref)
     return d, ref
 
 
@@ -219,14 +219,14 @@ def test_score_killed_leaves_whole_records_and_rerun_is_identical(score_input, t
     size = MOMENTS.uniform(0.05, 0.7) * ref.stat().st_size  # written 4,096 records at a time
     out = tmp_path / "scores.jsonl"
     part = out.with_name(out.name + ".part")
-    proc = start("score", d, "--out", out)
+    proc = start("score", d, "--model", "solver", "--out", out)
     killed = signal_when(proc, lambda: part.exists() and part.stat().st_size >= size, 0.0)
     assert killed, "score finished before the kill: give it more networks"
     assert not out.exists(), "a killed score left a final-named output"
     lines = part.read_text().splitlines(keepends=True)
     assert lines and all(line.endswith("\n") for line in lines)
     assert [json.loads(line) for line in lines] == [json.loads(line) for line in ref.read_text().splitlines()[:len(lines)]]
-    invoke("score", d, "--out", out)
+    invoke("score", d, "--model", "solver", "--out", out)
     assert out.read_bytes() == ref.read_bytes() and not part.exists()
 
 

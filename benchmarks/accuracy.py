@@ -167,7 +167,7 @@ def main():
 
     paper = ("erdos", "erdos_gnm", "scale_free", "small_world")
     hard = ("trap", "longpath", "bowtie", "layered", "modular")
-    md = [f"# Accuracy of the shipped model\n",
+    md = ["# Accuracy of the shipped model\n",
           f"Regenerate every number and picture here: `{a.command}` "
           f"({(time.time() - t0) / 60:.0f} min on the machine below; "
           f"{datetime.date.today().isoformat()}, {machine}, load average {os.getloadavg()[0]:.1f}).\n",

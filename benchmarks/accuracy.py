@@ -190,6 +190,11 @@ def main():
           "as `metabnet solve` does)\n",
           "| set | networks | model networks/s | exact solver networks/s |", "|---|---:|---:|---:|"]
     md += [f"| {s['set']} | {s['networks']} | {s['model_per_s']:,.0f} | {s['solver_per_s']:,.0f} |" for s in speeds]
+    ood = a.out / "accuracy-ood.txt"
+    if ood.exists():
+        md += ["", "## Beyond the training distribution\n",
+               "Settings the model never saw (accuracy.sh: 3 intakes and 3 excretions; 257–512 inner nodes, "
+               "training had 32–64), `metabnet eval` and the no-sink rule:\n", "```", ood.read_text().strip(), "```"]
     md += ["", "## Pictures\n", "Learning curves of the training run: ![curves](accuracy-curves.png)\n",
            "Predicted against exact concentrations (log–log): ![parity](accuracy-parity.png)\n"]
     (a.out / "accuracy.md").write_text("\n".join(md) + "\n")

@@ -31,8 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sink_rule import no_sink  # noqa: E402  (benchmarks/, beside this script)
 
-from metabnet.evaluate import evaluate_predictions  # noqa: E402
-from metabnet.loader import ShardIndex  # noqa: E402
+from metabnet.evaluate import evaluate_predictions, load_data  # noqa: E402
 from metabnet.predict import load_model, predict  # noqa: E402
 from metabnet.shipped import describe, model_path  # noqa: E402
 from metabnet.solve import solve  # noqa: E402
@@ -41,19 +40,12 @@ TOLS = ("0.1", "0.05", "0.02")
 SIZES = ("S", "M", "L")
 
 
-def read(path):
-    index = ShardIndex(path)
-    b = index.read_all()
-    index.close()
-    return b
-
-
 def pct(v, digits=2):
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.{digits}f}%"
 
 
 def evaluate_set(path, model, ckpt, compare, parity):
-    b = read(path)
+    b = load_data([path])[0]
     family, size = Path(path).name.split("-")[:2]  # FAMILY-SIZE-KINETICS (family names have no "-")
     kinetics = str(b["kinetics"][0])
     rep, kept, pred = evaluate_predictions(model, ckpt, b)
@@ -77,7 +69,7 @@ def evaluate_set(path, model, ckpt, compare, parity):
 
 def speed(path, model, ckpt, limit=400):
     """Networks/s on the same networks: the model batched (256) and the exact solver one by one."""
-    b = read(path)
+    b = load_data([path])[0]
     nets = [b.network(i, str(b["kinetics"][i])) for i in range(min(limit, len(b)))]
     from metabnet.batch import take
     part = take(b, np.arange(len(nets)))

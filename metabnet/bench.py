@@ -45,13 +45,19 @@ class Settings:
         return max(2, int((quick if self.quick else full) * self.scale))
 
 
-def machine() -> dict:
-    import importlib.metadata as md
-
+def cpu_name() -> str:
+    """The CPU model (from /proc/cpuinfo where there is one)."""
     cpu = platform.processor() or platform.machine()
     if Path("/proc/cpuinfo").exists():
         cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                     if ln.startswith("model name")), cpu)
+    return cpu
+
+
+def machine() -> dict:
+    import importlib.metadata as md
+
+    cpu = cpu_name()
     versions = {}
     for pkg in ("metabnet", "numpy", "numba", "scipy", "h5py", "torch", "networkx", "libroadrunner", "copasi-basico"):
         try:
@@ -195,7 +201,7 @@ def bench_solve(s: Settings) -> list[dict]:
             mats = np.zeros((len(nets), n_max, n_max))
             rhs = np.zeros((len(nets), n_max))
             for i, net in enumerate(nets):
-                LT, phi = ref._laplacian(net, sparse=False)
+                LT, phi = ref.laplacian(net, sparse=False)
                 mats[i] = np.eye(n_max)
                 mats[i, :net.n, :net.n], rhs[i, :net.n] = LT, phi
             t = time.perf_counter()

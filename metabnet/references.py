@@ -36,7 +36,7 @@ def _flux_parts(net: Network):
     return src[keep] - 1, d, rate[keep], net.km_or_nan()[keep], phi
 
 
-def _laplacian(net: Network, sparse: bool):
+def laplacian(net: Network, sparse: bool):
     """L^T (n x n) with L^T x = phi at a linear equilibrium: outflow on the diagonal, inflow off it."""
     s, d, k, _, phi = _flux_parts(net)
     rows = np.concatenate([s, d[d >= 0]])
@@ -53,7 +53,7 @@ def _laplacian(net: Network, sparse: bool):
 
 def numpy_solve(net: Network) -> np.ndarray:
     """Linear kinetics: dense LU (numpy.linalg.solve, LAPACK gesv)."""
-    LT, phi = _laplacian(net, sparse=False)
+    LT, phi = laplacian(net, sparse=False)
     return np.linalg.solve(LT, phi)
 
 
@@ -61,7 +61,7 @@ def scipy_spsolve(net: Network) -> np.ndarray:
     """Linear kinetics: sparse LU (scipy.sparse.linalg.spsolve, SuperLU)."""
     from scipy.sparse.linalg import spsolve
 
-    LT, phi = _laplacian(net, sparse=True)
+    LT, phi = laplacian(net, sparse=True)
     return spsolve(LT, phi)
 
 

@@ -21,9 +21,10 @@ import numpy as np
 
 from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SLACK_GIVE_UP, SLACK_MIN, balance,
+from metabnet.kernels.kinetics import (CAP_DIVERGES, SAT_CLOSER, SAT_TRY, CAP_SETTLES_BEYOND, SLACK_GIVE_UP, SLACK_MIN, balance,
                                        capacity_verdict, certified_divergent, components, dflux, edge_arrays,
-                                       jacobian, l1, min_slack, node_scale, rel_residual, settled)
+                                       jacobian, l1, min_slack, node_scale, rel_residual,
+                                       saturation_certificate, settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
 
@@ -41,7 +42,8 @@ PTC_SWITCH = 1e-3  # estimated relative error of x below which continuation hand
 PTC_GROW = 1e3  # largest growth of the pseudo time step in one step
 PTC_MIN_GROW = 10.0  # ... and its least growth, when the balance does not rise
 SLACK_ASK = 1e-6  # an iterate this close to a capacity (x ~ 1e6 K) asks capacity_verdict once
-PTC_DT0 = 100.0  # first pseudo time step, in units of the fastest relaxation time at the start
+PTC_DT0 = 1e4  # first pseudo time step, in units of the fastest relaxation time at the start
+CERT_EVERY = 4  # steps between two tries of kinetics.certified_divergent after the start (it costs a step)
 
 
 @jit
@@ -140,7 +142,9 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     Newton with backtracking on the L1 imbalance.  Stops, as Newton did, when a full Newton
     step moves x by at most NEWTON_XTOL relative, or at rounding level three steps running.
     Divergence: kinetics.certified_divergent (a node or strongly connected set past capacity
-    at a lower bound of the trajectory under x) at every step, and near a capacity (an
+    at a lower bound of the trajectory under x) at every step; once a node uses 1 - SAT_TRY
+    of its capacity, kinetics.saturation_certificate (the nodes near capacity fed past it at
+    a sub-solution around x), again each time the nearest comes tenfold closer; near a capacity (an
     iterate within SLACK_GIVE_UP of one) kinetics.capacity_verdict."""
     b, x0, f, gross, s1, s2, fl, gl = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     k = _index_active(n, active, idx)
@@ -162,6 +166,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     shift = fastest / PTC_DT0  # 1 / dt; 0: Newton
     quiet = 0
     asked = False
+    sat_next = SAT_TRY
     for it in range(1, MAX_ITER + 1):
         jacobian(n, m, src, dst, rate, km, x, idx, k, -1.0, A)  # A = -J
         for j in range(k):
@@ -209,7 +214,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
         res = rel_residual(n, f, gross)
         if shift == 0.0 and lam == 1.0 and step <= NEWTON_XTOL:
             return _range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
-        if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
+        if it % CERT_EVERY == 0 and certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
             return NO_EQUILIBRIUM, res, it
         # at rounding level (a node fed by a flux that is not near capacity, close to its own)
         # the step stays above NEWTON_XTOL: three steps with the balance at rounding level do
@@ -222,6 +227,10 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
         else:
             quiet = 0
         slack = min_slack(n, m, src, dst, rate, km, x, s1, s2)
+        if slack < sat_next:  # some nodes run away: are they past capacity? (then try closer in)
+            if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY), iw[1], A):
+                return NO_EQUILIBRIUM, res, it
+            sat_next = slack * SAT_CLOSER
         if not asked and slack < SLACK_ASK:  # likely past capacity somewhere: ask once, early
             asked = True
             if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:

@@ -9,6 +9,7 @@ node - 1.
 import numpy as np
 
 from metabnet.kernels._jit import jit
+from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _bfs, _reach
 
 # Near capacity (DESIGN §1: a node whose inflow nears the total V of its Michaelis-Menten
@@ -404,6 +405,115 @@ def certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, xl
     if _overflow(n, m, src, dst, rate, km, xl, single, n, s1, s2):
         return True
     return ncomp < n and _overflow(n, m, src, dst, rate, km, xl, comp, ncomp, s1, s2)
+
+
+SAT_ETA = 1e-9  # saturation_certificate: the gain asked of every node, relative to its gross flux
+SAT_NEWTON = 8  # ... and its Newton steps on the unsaturated nodes
+SAT_TRY = 0.3  # solvers try it once a node uses 1 - SAT_TRY of its capacity,
+SAT_CLOSER = 0.1  # ... and again each time the least unused fraction falls by this factor
+
+
+@jit
+def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
+    """True proves that the trajectory from 0 has no limit, from an iterate x that runs some
+    nodes near capacity (a set D: every active node using more than 1 - tau of the total V
+    of its reactions out, all Michaelis-Menten; the solvers take tau halfway, on a log scale,
+    between the nearest node's unused fraction and SAT_TRY, so that the nodes running away
+    together, far nearer their capacity than the rest, make D).
+
+    With x held on D, Newton on the other active nodes R (-J_RR is an M-matrix) finds a point
+    y where every node of R gains a little, f_v = SAT_ETA * gross_v; a node of D that does not
+    gain there (f_v within NOISE of 0) leaves D, and R is solved again.  When every active
+    node gains, y is a sub-solution, below the equilibrium if there is one (at the maximum
+    of y and an equilibrium x*, the nodes where y is above x* would lose mass through their
+    exits, so the set is empty); then D, or one of its nodes, receiving at y the capacity of
+    its exits (`_overflow`) contradicts an equilibrium, where all that enters D leaves it
+    below that capacity.  This decides the common case where the continuation iterate runs
+    away on a few nodes long before the lower bound of `certified_divergent` can be made to
+    hold on the rest.  idx: n + 2 int64 scratch; A: an n x n scratch."""
+    cap = np.zeros(n)
+    unused = np.zeros(n)
+    for i in range(m):
+        u = src[i]
+        if u == 0 or u == dst[i]:
+            continue
+        k = km[i]
+        if k != k:
+            cap[u - 1] = np.inf
+        else:
+            cap[u - 1] += rate[i]
+            unused[u - 1] += rate[i] * k / (k + max(x[u - 1], 0.0))
+    inset = np.full(n + 2, -1, np.int64)  # 0 on D (one set for _overflow), -1 elsewhere
+    found = False
+    for v in range(n):
+        if active[v + 1] and 0.0 < cap[v] < np.inf and unused[v] < tau * cap[v]:
+            inset[v + 1] = 0
+            found = True
+    if not found:
+        return False
+    y = x[:n].copy()
+    f = np.empty(n)
+    gross = np.empty(n)
+    target = np.empty(n)
+    b = np.empty(n)
+    for _ in range(3):
+        k = 0
+        for v in range(1, n + 1):
+            if active[v] and inset[v] < 0:
+                idx[v] = k
+                k += 1
+            else:
+                idx[v] = -1
+        idx[0] = -1
+        idx[n + 1] = -1
+        balance(n, m, src, dst, rate, km, y, f, gross)
+        for v in range(n):
+            target[v] = SAT_ETA * gross[v]
+        for it in range(SAT_NEWTON + 1):
+            done = True
+            for v in range(1, n + 1):
+                if idx[v] >= 0 and not (abs(f[v - 1] - target[v - 1]) <= 0.5 * target[v - 1]):
+                    done = False
+            if done:
+                break
+            if it == SAT_NEWTON:
+                return False
+            jacobian(n, m, src, dst, rate, km, y, idx, k, -1.0, A)
+            if not lu_factor(k, A):
+                return False
+            for v in range(1, n + 1):
+                if idx[v] >= 0:
+                    b[idx[v]] = f[v - 1] - target[v - 1]
+            lu_solve(k, A, b)
+            lam = 1.0
+            for v in range(1, n + 1):
+                j = idx[v]
+                if j >= 0 and y[v - 1] + b[j] < 0.0:
+                    lam = min(lam, 0.9 * y[v - 1] / -b[j])
+            for v in range(1, n + 1):
+                j = idx[v]
+                if j >= 0:
+                    y[v - 1] += lam * b[j]
+            balance(n, m, src, dst, rate, km, y, f, gross)
+        left = False
+        for v in range(1, n + 1):
+            if active[v] and not (f[v - 1] > NOISE * gross[v - 1]):
+                if inset[v] < 0:
+                    return False
+                inset[v] = -1
+                left = True
+        if not left:
+            single = idx  # every node its own set: single[v] = v - 1
+            for v in range(n + 2):
+                single[v] = v - 1
+            return (_overflow(n, m, src, dst, rate, km, y, inset, 1, cap, unused)
+                    or _overflow(n, m, src, dst, rate, km, y, single, n, cap, unused))
+        found = False
+        for v in range(1, n + 1):
+            found = found or inset[v] == 0
+        if not found:
+            return False
+    return False
 
 
 @jit

@@ -13,9 +13,10 @@ integrator returns a status code, never raises.
 import numpy as np
 
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SLACK_MIN, all_nodes, balance, capacity_verdict,
-                                       certified_divergent, components, dflux, edge_arrays, jacobian, l1,
-                                       min_slack, node_scale, rel_residual, settled)
+from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SAT_CLOSER, SAT_TRY, SLACK_MIN, all_nodes, balance,
+                                       capacity_verdict, certified_divergent, components, dflux, edge_arrays,
+                                       jacobian, l1, min_slack, node_scale, rel_residual, saturation_certificate,
+                                       settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import reachability
 
@@ -138,7 +139,9 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
     capacity) meanwhile.
     Divergence (Michaelis-Menten): at every accepted step, a node or strongly connected set
     whose inflow at a lower bound of the trajectory under x reaches the total V of its exits
-    (kinetics.certified_divergent); or t reaches t_max in units of the slowest linearised
+    (kinetics.certified_divergent), or, once some node nears its capacity, a set of nodes
+    near capacity fed past it at a sub-solution built around x (kinetics.saturation_certificate,
+    tried again each time the nearest comes tenfold closer); or t reaches t_max in units of the slowest linearised
     rate at the current x (near capacity the approach to x* slows like (K / x*)^2: the
     horizon follows it), or x overflows, or the trajectory, a lower bound of every
     equilibrium, comes within 0.1 SLACK_MIN of a capacity and kinetics.capacity_verdict
@@ -183,6 +186,7 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
     steps = 0
     steady_since, steady_mass, mass_tol = -1.0, 0.0, _MASS_RTOL
     polish_below = POLISH_AT
+    sat_next = SAT_TRY
     for _ in range(max_steps):
         if mm or h != h_lu:
             jac(t, x, W, params)
@@ -252,7 +256,12 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
             if mm:
                 if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, k3, f1, f2, k1, k2):
                     return DIVERGED, t, steps, res
-                if not (min_slack(n, m, src, dst, rate, km, x, k1, k2) >= _GIVE_UP):
+                slack = min_slack(n, m, src, dst, rate, km, x, k1, k2)
+                if slack < sat_next:
+                    if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY), iw[1], W):
+                        return DIVERGED, t, steps, res
+                    sat_next = slack * SAT_CLOSER
+                if not (slack >= _GIVE_UP):
                     if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:
                         return DIVERGED, t, steps, res
                     return BEYOND, t, steps, res

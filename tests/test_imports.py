@@ -19,8 +19,9 @@ LEAVES = {
     "metabnet.progress": set(),
     "metabnet.records": {"metabnet.fileio"},
     "metabnet.kernels._jit": set(),
-    # the capacity certificate walks the graph with reach's searches (reach imports only _jit)
-    "metabnet.kernels.kinetics": {"metabnet.kernels._jit", "metabnet.kernels.reach"},
+    # the capacity certificate walks the graph with reach's searches, the saturation
+    # certificate solves with linalg's LU (reach and linalg import only _jit)
+    "metabnet.kernels.kinetics": {"metabnet.kernels._jit", "metabnet.kernels.reach", "metabnet.kernels.linalg"},
     # networks_batch labels unlabelled networks with the exact solver (a lazy import)
     "metabnet.batch": {"metabnet.network", "metabnet.solve"},
 }

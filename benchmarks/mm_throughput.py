@@ -3,7 +3,8 @@
 S-size `erdos` networks (the gen defaults) at the default intake rates and at
 --intake-scale 0.05, labelled by the default method (continuation + certificates) and by
 `--method ode`: networks/s of each (after a warm-up that compiles the kernels), label
-disagreements, and the largest relative L1 difference of the equilibria.  Networks/s are
+disagreements, the largest relative L1 difference of the equilibria, and how many candidate
+networks each method had to draw again for want of a certified label.  Networks/s are
 for `generate` in one process on NUMBA_NUM_THREADS threads (HDF5 writing excluded: time
 `metabnet gen --kinetics michaelis-menten --count 10000 -o DIR` for end to end).
 
@@ -48,6 +49,9 @@ def main():
                           "with_equilibrium": int(d["exists_bounded"].sum()),
                           "direct_networks_per_s": round(direct_rate), "ode_networks_per_s": round(ode_rate),
                           "label_disagreements": int((~same).sum()), "max_rel_l1": float(err),
+                          # candidates drawn again because no label could be certified (past the
+                          # certified range: kernels.equilibrium.BEYOND), by each method
+                          "redrawn": [int((d["attempts"] - 1).sum()), int((o["attempts"] - 1).sum())],
                           "solver_flags": int((d["flags"] | o["flags"]).astype(bool).sum())}), flush=True)
 
 

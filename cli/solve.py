@@ -11,7 +11,8 @@ from metabnet.cli._io import report_failures
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout).")
 @click.option("--method", type=click.Choice(["direct", "ode"]), default="direct", show_default=True,
-              help="direct: LU solve (linear) or damped Newton (Michaelis-Menten); "
+              help="direct: LU solve (linear) or continuation + Newton with divergence "
+                   "certificates (Michaelis-Menten); "
                    "ode: Rosenbrock integration from x(0)=0 to steady state.")
 def solve(paths, out, method):
     """Compute the exact equilibrium of every network in PATHS, one JSON line each (DESIGN §5

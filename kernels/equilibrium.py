@@ -21,9 +21,9 @@ import numpy as np
 
 from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, SAT_CLOSER, SAT_TRY, CAP_SETTLES_BEYOND, SLACK_GIVE_UP, SLACK_MIN, balance,
-                                       capacity_verdict, certified_divergent, components, dflux, edge_arrays,
-                                       jacobian, l1, min_slack, node_scale, rel_residual,
+from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SAT_CLOSER, SAT_TRY, SLACK_GIVE_UP,
+                                       SLACK_MIN, balance, capacity_verdict, certified_divergent, components,
+                                       dflux, edge_arrays, jacobian, l1, min_slack, node_scale, rel_residual,
                                        saturation_certificate, settled)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
@@ -43,7 +43,7 @@ PTC_GROW = 1e3  # largest growth of the pseudo time step in one step
 PTC_MIN_GROW = 10.0  # ... and its least growth, when the balance does not rise
 SLACK_ASK = 1e-6  # an iterate this close to a capacity (x ~ 1e6 K) asks capacity_verdict once
 PTC_DT0 = 1e4  # first pseudo time step, in units of the fastest relaxation time at the start
-CERT_EVERY = 4  # steps between two tries of kinetics.certified_divergent after the start (it costs a step)
+CERT_EVERY = 4  # steps between tries of kinetics.certified_divergent after the start (one costs about a step)
 
 
 @jit
@@ -142,10 +142,11 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     Newton with backtracking on the L1 imbalance.  Stops, as Newton did, when a full Newton
     step moves x by at most NEWTON_XTOL relative, or at rounding level three steps running.
     Divergence: kinetics.certified_divergent (a node or strongly connected set past capacity
-    at a lower bound of the trajectory under x) at every step; once a node uses 1 - SAT_TRY
-    of its capacity, kinetics.saturation_certificate (the nodes near capacity fed past it at
-    a sub-solution around x), again each time the nearest comes tenfold closer; near a capacity (an
-    iterate within SLACK_GIVE_UP of one) kinetics.capacity_verdict."""
+    at a lower bound of the trajectory under x) at the start and every CERT_EVERY steps; once
+    a node uses 1 - SAT_TRY of its capacity, kinetics.saturation_certificate (the nodes near
+    capacity fed past it at a sub-solution around x), again each time the nearest comes
+    tenfold closer; near a capacity (an iterate within SLACK_GIVE_UP of one)
+    kinetics.capacity_verdict."""
     b, x0, f, gross, s1, s2, fl, gl = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     k = _index_active(n, active, idx)
     ncomp = components(n, m, src, dst, comp, iw)
@@ -214,7 +215,8 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
         res = rel_residual(n, f, gross)
         if shift == 0.0 and lam == 1.0 and step <= NEWTON_XTOL:
             return _range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
-        if it % CERT_EVERY == 0 and certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
+        if it % CERT_EVERY == 0 and certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw,
+                                                        x0, fl, gl, s1, s2):
             return NO_EQUILIBRIUM, res, it
         # at rounding level (a node fed by a flux that is not near capacity, close to its own)
         # the step stays above NEWTON_XTOL: three steps with the balance at rounding level do

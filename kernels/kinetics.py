@@ -408,7 +408,8 @@ def certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, xl
 
 
 SAT_ETA = 1e-9  # saturation_certificate: the gain asked of every node, relative to its gross flux
-SAT_NEWTON = 8  # ... and its Newton steps on the unsaturated nodes
+SAT_NEWTON = 8  # ... its Newton steps on the unsaturated nodes, and rounds (a node leaving D each)
+SAT_ROUNDS = 3
 SAT_TRY = 0.3  # solvers try it once a node uses 1 - SAT_TRY of its capacity,
 SAT_CLOSER = 0.1  # ... and again each time the least unused fraction falls by this factor
 
@@ -451,12 +452,15 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
             found = True
     if not found:
         return False
-    y = x[:n].copy()
+    y = np.zeros(n)  # the nodes the intake does not reach stay at 0
+    for v in range(n):
+        if active[v + 1]:
+            y[v] = x[v]
     f = np.empty(n)
     gross = np.empty(n)
     target = np.empty(n)
     b = np.empty(n)
-    for _ in range(3):
+    for _ in range(SAT_ROUNDS):
         k = 0
         for v in range(1, n + 1):
             if active[v] and inset[v] < 0:
@@ -503,7 +507,7 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
                 inset[v] = -1
                 left = True
         if not left:
-            single = idx  # every node its own set: single[v] = v - 1
+            single = idx  # idx is free now: every node its own set, single[v] = v - 1
             for v in range(n + 2):
                 single[v] = v - 1
             return (_overflow(n, m, src, dst, rate, km, y, inset, 1, cap, unused)

@@ -258,7 +258,8 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
                     return DIVERGED, t, steps, res
                 slack = min_slack(n, m, src, dst, rate, km, x, k1, k2)
                 if slack < sat_next:
-                    if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY), iw[1], W):
+                    if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY),
+                                              iw[1], W):
                         return DIVERGED, t, steps, res
                     sat_next = slack * SAT_CLOSER
                 if not (slack >= _GIVE_UP):

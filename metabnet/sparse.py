@@ -17,9 +17,9 @@ A linear system -J dx = f is solved by
   ordering SuperLU was given, where the preconditioned iteration takes ~40-50 ms; the
   near-singular systems of `gen`'s one-exit networks of that size take 0.04-1.8 s.
 
-Michaelis-Menten networks: damped Newton from 0 as kernels.equilibrium._newton (non-negativity
-bound, backtracking on the L1 imbalance, stop when a full step moves x by at most
-NEWTON_XTOL), with one sparse LU per step; anything else (a stall, a node near capacity)
+Michaelis-Menten networks: damped Newton from 0 as in the Newton phase of
+kernels.equilibrium._continuation (non-negativity bound, backtracking on the L1 imbalance,
+stop when a full step moves x by at most NEWTON_XTOL), with one sparse LU per step; anything else (a stall, a node near capacity)
 hands the network to the dense kernels, which certify or integrate (`metabnet.solve`).
 """
 from __future__ import annotations
@@ -153,7 +153,8 @@ def solve(n, src, dst, rate, km=None):
 
 
 def _newton(s: _System, x):
-    """kernels.equilibrium._newton with sparse steps; (status, relative residual, iterations).
+    """Damped Newton as in kernels.equilibrium._continuation, with sparse steps; (status,
+    relative residual, iterations).
     Returns FAILED where the kernel would go on to its rounding-level or capacity checks."""
     scratch = np.empty((2, s.n))
     if keq._over_capacity(s.n, s.m, s.src, s.dst, s.rate, s.km, scratch[0]):

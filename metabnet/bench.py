@@ -111,14 +111,14 @@ def bench_gen(s: Settings) -> list[dict]:
         rows.append({"pipeline": "paper-style Python + networkx", "missing": 'networkx (pip install -e ".[bench]")'})
     plan = [("erdos", "S", "linear", "direct", t, 200_000, 20_000) for t in sorted({1, threads_all})]
     plan += [("erdos", "S", "linear", "ode", threads_all, 5_000, 500),
-             ("erdos", "S", "michaelis-menten", "direct", threads_all, 5_000, 500),
+             ("erdos", "S", "michaelis-menten", "direct", threads_all, 50_000, 500),
              ("erdos", "S", "michaelis-menten", "ode", threads_all, 2_000, 200)]
     plan += [("erdos", size, "linear", "direct", threads_all, 50_000, 5_000) for size in ("M", "L")]
     plan += [(f, "S", "linear", "direct", threads_all, 50_000, 5_000) for f in FAMILIES if f != "erdos"]
     if not s.quick:
         plan += [(f, size, kin, "direct", threads_all, 20_000, 0) for f in FAMILIES for size in ("M", "L")
                  for kin in ("linear",) if f != "erdos"]
-        plan += [(f, "S", "michaelis-menten", "direct", threads_all, 5_000, 0) for f in FAMILIES if f != "erdos"]
+        plan += [(f, "S", "michaelis-menten", "direct", threads_all, 50_000, 0) for f in FAMILIES if f != "erdos"]
     tmp = Path(tempfile.mkdtemp(prefix="metabnet-bench-"))
     try:
         for i, (family, size, kin, method, threads, full, quick) in enumerate(plan):

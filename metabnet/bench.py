@@ -142,6 +142,19 @@ def bench_gen(s: Settings) -> list[dict]:
 
 
 # ---- solve -------------------------------------------------------------------------------
+BATCH_REPEATS = 5  # a batched call of 1,000 S networks takes ~20 ms: the best of 5 is quoted
+
+
+def _best_of(repeats, fn):
+    """(least seconds of `repeats` calls of fn, its last result)."""
+    best, out = np.inf, None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
 def _time_each(fn, nets, loads=None):
     """Per-network seconds of fn(net) (fn(loaded, net) with `loads`), answers, and load seconds."""
     times, xs, load_times = [], [], []
@@ -204,15 +217,11 @@ def bench_solve(s: Settings) -> list[dict]:
                 LT, phi = ref.laplacian(net, sparse=False)
                 mats[i] = np.eye(n_max)
                 mats[i, :net.n, :net.n], rhs[i, :net.n] = LT, phi
-            t = time.perf_counter()
-            xs = np.linalg.solve(mats, rhs[..., None])[..., 0]
-            dt = time.perf_counter() - t
+            dt, xs = _best_of(BATCH_REPEATS, lambda: np.linalg.solve(mats, rhs[..., None])[..., 0])
             ok = sum(_rel_l1(exact[i], xs[i, :net.n]) < AGREE for i, net in enumerate(nets))
             rows.append({"kinetics": kin, "tool": "numpy.linalg.solve, batched (padded, matrices built outside)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": int(ok), "batched": True})
-            t = time.perf_counter()
-            b = generate(GenConfig(), len(nets), seed=78)
-            dt = time.perf_counter() - t
+            dt, b = _best_of(BATCH_REPEATS, lambda: generate(GenConfig(), len(nets), seed=78))
             rows.append({"kinetics": kin, "tool": "metabnet kernels, batched (generation + labels + x, in memory)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": None, "batched": True,
                          "note": f"{int(b['exists_unique'].sum())} with an equilibrium"})

@@ -1,17 +1,23 @@
 """kernels.kinetics.saturation_certificate is a proof of "no equilibrium": it never fires on
 a network that has one, wherever the iterate it starts from lies, on every family at the
 generator's default rates and at a twentieth of the intake; and on a hand-worked network
-whose bottleneck sits on a cycle it fires, as scipy's trajectory grows without bound."""
+whose bottleneck sits on a cycle it fires, as scipy's trajectory grows without bound, as on
+three networks that no certificate decided before it."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
 import naive
+from metabnet.formats import read_networks
 from metabnet.generate import FAMILIES, GenConfig, generate
 from metabnet.kernels.kinetics import edge_arrays, saturation_certificate
 from metabnet.kernels.reach import reachability
 from metabnet.network import Network
 from metabnet.solve import solve
+
+DATA = Path(__file__).parent / "data"
 
 
 def certify(net, x, tau):
@@ -82,3 +88,21 @@ def test_fires_on_a_bottleneck_on_a_cycle():
     x_ref, settles = naive.integrate_ivp(ok)
     assert settles and np.allclose(r["x"], x_ref, rtol=1e-6)
     assert not certify(ok, np.array(r["x"]) * [1e6, 1.0], 1e-3)
+
+
+def test_cycle_bottlenecks_that_were_past_the_certified_range():
+    """Three of gen's candidates (erdos S, intake scale 0.05, seed 0) that both methods left
+    unlabelled before the saturation certificate ("past the certified range": gen drew them
+    again): a node on a cycle receives, through the cycle, more than it can pass on.  Both
+    methods now say "no equilibrium", and scipy's total mass grows like t from 1e6 to 1e7
+    time constants."""
+    nets = read_networks(DATA / "cycle_bottlenecks.jsonl")
+    assert len(nets) == 3
+    for net in nets:
+        assert not solve(net)["exists_bounded"] and not solve(net, method="ode")["exists_bounded"], net.name
+        inner = ~net.is_intake
+        t_end = 1e7 / (net.rate[inner] / net.km[inner]).min()
+        sol = solve_ivp(lambda t, x: naive.flux_balance(net, x), (0.0, t_end), np.zeros(net.n), method="LSODA",
+                        jac=lambda t, x: naive.jacobian(net, x), rtol=1e-8, atol=1e-12, t_eval=[t_end / 10, t_end])
+        early, late = sol.y.sum(axis=0)
+        assert sol.success and late > 5.0 * early, net.name

@@ -140,10 +140,11 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
     Divergence (Michaelis-Menten): at every accepted step, a node or strongly connected set
     whose inflow at a lower bound of the trajectory under x reaches the total V of its exits
     (kinetics.certified_divergent), or, once some node nears its capacity, a set of nodes
-    near capacity fed past it at a sub-solution built around x (kinetics.saturation_certificate,
-    tried again each time the nearest comes tenfold closer); or t reaches t_max in units of the slowest linearised
-    rate at the current x (near capacity the approach to x* slows like (K / x*)^2: the
-    horizon follows it), or x overflows, or the trajectory, a lower bound of every
+    near capacity fed past it at a sub-solution built around x
+    (kinetics.saturation_certificate, tried again each time the nearest comes tenfold
+    closer); or t reaches t_max in units of the slowest linearised rate at the current x
+    (near capacity the approach to x* slows like (K / x*)^2: the horizon follows it), or x
+    overflows, or the trajectory, a lower bound of every
     equilibrium, comes within 0.1 SLACK_MIN of a capacity and kinetics.capacity_verdict
     proves divergence (else status BEYOND, as for a steady state within SLACK_MIN of one),
     or the integration breaks down where capacity_verdict proves divergence.  Callers

@@ -21,10 +21,10 @@ import numpy as np
 
 from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SAT_CLOSER, SAT_TRY, SLACK_GIVE_UP,
-                                       SLACK_MIN, balance, capacity_verdict, certified_divergent, components,
-                                       dflux, edge_arrays, jacobian, l1, min_slack, node_scale, rel_residual,
-                                       saturation_certificate, settled)
+from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SAT_TRY, SLACK_GIVE_UP, SLACK_MIN,
+                                       balance, capacity_verdict, certified_divergent, components, dflux,
+                                       edge_arrays, jacobian, l1, min_slack, node_scale, rel_residual, settled,
+                                       try_saturation)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
 
@@ -229,10 +229,9 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
         else:
             quiet = 0
         slack = min_slack(n, m, src, dst, rate, km, x, s1, s2)
-        if slack < sat_next:  # some nodes run away: are they past capacity? (then try closer in)
-            if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY), iw[1], A):
-                return NO_EQUILIBRIUM, res, it
-            sat_next = slack * SAT_CLOSER
+        proved, sat_next = try_saturation(n, m, src, dst, rate, km, active, x, slack, sat_next, iw[1], A)
+        if proved:  # some nodes ran away past their capacity
+            return NO_EQUILIBRIUM, res, it
         if not asked and slack < SLACK_ASK:  # likely past capacity somewhere: ask once, early
             asked = True
             if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:

@@ -418,9 +418,7 @@ SAT_CLOSER = 0.1  # ... and again each time the least unused fraction falls by t
 def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
     """True proves that the trajectory from 0 has no limit, from an iterate x that runs some
     nodes near capacity (a set D: every active node using more than 1 - tau of the total V
-    of its reactions out, all Michaelis-Menten; the solvers take tau halfway, on a log scale,
-    between the nearest node's unused fraction and SAT_TRY, so that the nodes running away
-    together, far nearer their capacity than the rest, make D).
+    of its reactions out, all Michaelis-Menten; `try_saturation` chooses tau).
 
     With x held on D, Newton on the other active nodes R (-J_RR is an M-matrix) finds a point
     y where every node of R gains a little, f_v = SAT_ETA * gross_v; a node of D that does not
@@ -432,18 +430,9 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
     below that capacity.  This decides the common case where the continuation iterate runs
     away on a few nodes long before the lower bound of `certified_divergent` can be made to
     hold on the rest.  idx: n + 2 int64 scratch; A: an n x n scratch."""
-    cap = np.zeros(n)
-    unused = np.zeros(n)
-    for i in range(m):
-        u = src[i]
-        if u == 0 or u == dst[i]:
-            continue
-        k = km[i]
-        if k != k:
-            cap[u - 1] = np.inf
-        else:
-            cap[u - 1] += rate[i]
-            unused[u - 1] += rate[i] * k / (k + max(x[u - 1], 0.0))
+    cap = np.empty(n)
+    unused = np.empty(n)
+    min_slack(n, m, src, dst, rate, km, x, cap, unused)  # per node: capacity, and its unused part
     inset = np.full(n + 2, -1, np.int64)  # 0 on D (one set for _overflow), -1 elsewhere
     found = False
     for v in range(n):
@@ -518,6 +507,21 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
         if not found:
             return False
     return False
+
+
+@jit
+def try_saturation(n, m, src, dst, rate, km, active, x, slack, tried_below, idx, A):
+    """The solvers' schedule of `saturation_certificate`: tried once the least unused
+    fraction of capacity `slack` falls below `tried_below` (SAT_TRY at first), with D the
+    nodes below the halfway point, on a log scale, between `slack` and SAT_TRY (the nodes
+    running away together, far nearer their capacity than the rest); after a try that
+    proves nothing, again when `slack` is SAT_CLOSER of what it was.  Returns (proved,
+    the next tried_below)."""
+    if not slack < tried_below:
+        return False, tried_below
+    if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY), idx, A):
+        return True, tried_below
+    return False, slack * SAT_CLOSER
 
 
 @jit

@@ -13,10 +13,9 @@ integrator returns a status code, never raises.
 import numpy as np
 
 from metabnet.kernels._jit import jit
-from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SAT_CLOSER, SAT_TRY, SLACK_MIN, all_nodes, balance,
+from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SAT_TRY, SLACK_MIN, all_nodes, balance,
                                        capacity_verdict, certified_divergent, components, dflux, edge_arrays,
-                                       jacobian, l1, min_slack, node_scale, rel_residual, saturation_certificate,
-                                       settled)
+                                       jacobian, l1, min_slack, node_scale, rel_residual, settled, try_saturation)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import reachability
 
@@ -258,11 +257,9 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
                 if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, k3, f1, f2, k1, k2):
                     return DIVERGED, t, steps, res
                 slack = min_slack(n, m, src, dst, rate, km, x, k1, k2)
-                if slack < sat_next:
-                    if saturation_certificate(n, m, src, dst, rate, km, active, x, np.sqrt(slack * SAT_TRY),
-                                              iw[1], W):
-                        return DIVERGED, t, steps, res
-                    sat_next = slack * SAT_CLOSER
+                proved, sat_next = try_saturation(n, m, src, dst, rate, km, active, x, slack, sat_next, iw[1], W)
+                if proved:
+                    return DIVERGED, t, steps, res
                 if not (slack >= _GIVE_UP):
                     if capacity_verdict(n, m, src, dst, rate, km) == CAP_DIVERGES:
                         return DIVERGED, t, steps, res

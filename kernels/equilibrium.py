@@ -23,8 +23,8 @@ from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
 from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SAT_TRY, SLACK_GIVE_UP, SLACK_MIN,
                                        balance, capacity_verdict, certified_divergent, components, dflux,
-                                       edge_arrays, jacobian, l1, min_slack, node_scale, rel_residual, settled,
-                                       try_saturation)
+                                       edge_arrays, index_nodes, jacobian, l1, min_slack, node_scale, rel_residual,
+                                       settled, try_saturation)
 from metabnet.kernels.linalg import lu_factor, lu_solve
 from metabnet.kernels.reach import _labels, reachability
 
@@ -44,20 +44,6 @@ PTC_MIN_GROW = 10.0  # ... and its least growth, when the balance does not rise
 SLACK_ASK = 1e-6  # an iterate this close to a capacity (x ~ 1e6 K) asks capacity_verdict once
 PTC_DT0 = 1e4  # first pseudo time step, in units of the fastest relaxation time at the start
 CERT_EVERY = 4  # steps between tries of kinetics.certified_divergent after the start (one costs about a step)
-
-
-@jit
-def _index_active(n, active, idx):
-    k = 0
-    for v in range(1, n + 1):
-        if active[v]:
-            idx[v] = k
-            k += 1
-        else:
-            idx[v] = -1
-    idx[0] = -1
-    idx[n + 1] = -1
-    return k
 
 
 @jit
@@ -112,7 +98,7 @@ def _range_status(n, m, src, dst, rate, km, x, s1, s2):
 @jit
 def _direct(n, m, src, dst, rate, km, active, idx, A, b, x, f, gross):
     """Linear kinetics: x solves L^T x = phi on the active nodes (one LU); (status, res, 1)."""
-    k = _index_active(n, active, idx)
+    k = index_nodes(n, active, idx)
     x[:n] = 0.0
     balance(n, m, src, dst, rate, km, x, f, gross)
     jacobian(n, m, src, dst, rate, km, x, idx, k, -1.0, A)  # A = L^T
@@ -148,7 +134,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     tenfold closer; near a capacity (an iterate within SLACK_GIVE_UP of one)
     kinetics.capacity_verdict."""
     b, x0, f, gross, s1, s2, fl, gl = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
-    k = _index_active(n, active, idx)
+    k = index_nodes(n, active, idx)
     ncomp = components(n, m, src, dst, comp, iw)
     if certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, x0, fl, gl, s1, s2):
         return NO_EQUILIBRIUM, np.inf, 0

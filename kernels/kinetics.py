@@ -434,10 +434,12 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
     unused = np.empty(n)
     min_slack(n, m, src, dst, rate, km, x, cap, unused)  # per node: capacity, and its unused part
     inset = np.full(n + 2, -1, np.int64)  # 0 on D (one set for _overflow), -1 elsewhere
+    rest = active.copy()  # R: the active nodes outside D
     found = False
     for v in range(n):
         if active[v + 1] and 0.0 < cap[v] < np.inf and unused[v] < tau * cap[v]:
             inset[v + 1] = 0
+            rest[v + 1] = False
             found = True
     if not found:
         return False
@@ -450,15 +452,7 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
     target = np.empty(n)
     b = np.empty(n)
     for _ in range(SAT_ROUNDS):
-        k = 0
-        for v in range(1, n + 1):
-            if active[v] and inset[v] < 0:
-                idx[v] = k
-                k += 1
-            else:
-                idx[v] = -1
-        idx[0] = -1
-        idx[n + 1] = -1
+        k = index_nodes(n, rest, idx)
         balance(n, m, src, dst, rate, km, y, f, gross)
         for v in range(n):
             target[v] = SAT_ETA * gross[v]
@@ -494,6 +488,7 @@ def saturation_certificate(n, m, src, dst, rate, km, active, x, tau, idx, A):
                 if inset[v] < 0:
                     return False
                 inset[v] = -1
+                rest[v] = True
                 left = True
         if not left:
             single = idx  # idx is free now: every node its own set, single[v] = v - 1
@@ -578,6 +573,22 @@ def jacobian(n, m, src, dst, rate, km, x, idx, k, sign, J):
         J[iu, iu] -= d
         if v <= n and idx[v] >= 0:
             J[idx[v], iu] += d
+
+
+@jit
+def index_nodes(n, keep, idx):
+    """idx for `jacobian` over the inner nodes v with keep[v]: 0, 1, ... in node order, -1
+    elsewhere (intake and excretion included); returns their number."""
+    k = 0
+    for v in range(1, n + 1):
+        if keep[v]:
+            idx[v] = k
+            k += 1
+        else:
+            idx[v] = -1
+    idx[0] = -1
+    idx[n + 1] = -1
+    return k
 
 
 @jit

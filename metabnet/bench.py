@@ -395,6 +395,16 @@ def _f(v, fmt="{:,.0f}"):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
+def _table(title: str, header: str, align: str, rows, cells, missing) -> list[str]:
+    """Markdown lines of one section: its title, the header cells (" | "-separated), the
+    alignment row, then per row `cells(r)` (a list of cells), or `missing(r)` (a whole line,
+    when given) for a tool that was not there or failed."""
+    lines = [title, f"| {header} |", "|" + "|".join("---:" if c == "r" else "---" for c in align) + "|"]
+    for r in rows:
+        lines.append(missing(r) if missing and "missing" in r else "| " + " | ".join(cells(r)) + " |")
+    return lines
+
+
 def markdown(rep: dict) -> str:
     m = rep["machine"]
     lines = [f"# metabnet bench{' --quick' if rep['settings']['quick'] else ''}\n",
@@ -402,49 +412,45 @@ def markdown(rep: dict) -> str:
              f"Python {m['python']}; " + ", ".join(f"{k} {v or 'missing'}" for k, v in m["versions"].items()) + "\n"]
     sec = rep["sections"]
     if "gen" in sec:
-        lines += ["## Generation (networks/s to HDF5, end to end)\n",
-                  "| pipeline | family | size | kinetics | method | threads | networks | networks/s | × paper-style |",
-                  "|---|---|---|---|---|---:|---:|---:|---:|"]
-        for r in sec["gen"]["rows"]:
-            if "missing" in r:
-                lines.append(f"| {r['pipeline']} | missing: {r['missing']} |||||||| ")
-                continue
-            lines.append(f"| {r['pipeline']} | {r['family']} | {r['size']} | {r['kinetics']} | {r['method']} | {r['threads']} "
-                         f"| {r['networks']:,} | {_f(r['per_s'])} | {_f(r.get('vs_paper'), '{:,.1f}×')} |")
+        lines += _table(
+            "## Generation (networks/s to HDF5, end to end)\n",
+            "pipeline | family | size | kinetics | method | threads | networks | networks/s | × paper-style",
+            "lllllrrrr", sec["gen"]["rows"],
+            lambda r: [r["pipeline"], r["family"], r["size"], r["kinetics"], r["method"], str(r["threads"]),
+                       f"{r['networks']:,}", _f(r["per_s"]), _f(r.get("vs_paper"), "{:,.1f}×")],
+            lambda r: f"| {r['pipeline']} | missing: {r['missing']} |||||||| ")
     if "solve" in sec:
-        lines += ["\n## Exact solving (networks with an equilibrium; agree: relative L1 to metabnet's x below 1e-6)\n",
-                  "| kinetics | tool | networks | median µs | p99 µs | networks/s | agree | model load ms | time × metabnet |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for r in sec["solve"]["rows"]:
-            if "missing" in r:
-                lines.append(f"| {r['kinetics']} | {r['tool']} | missing: {r['missing']} |||||||")
-                continue
-            lines.append(f"| {r['kinetics']} | {r['tool']} | {r['networks']:,} | {_f(r.get('median_us'), '{:,.1f}')} "
-                         f"| {_f(r.get('p99_us'), '{:,.1f}')} | {_f(r['per_s'])} | "
-                         f"{_f(r.get('agree'), '{:d}')}/{r['networks']} | {_f(r.get('load_ms'), '{:,.1f}')} "
-                         f"| {_f(r.get('vs_metabnet'), '{:,.1f}×')} |")
+        lines += _table(
+            "\n## Exact solving (networks with an equilibrium; agree: relative L1 to metabnet's x below 1e-6)\n",
+            "kinetics | tool | networks | median µs | p99 µs | networks/s | agree | model load ms | time × metabnet",
+            "llrrrrrrr", sec["solve"]["rows"],
+            lambda r: [r["kinetics"], r["tool"], f"{r['networks']:,}", _f(r.get("median_us"), "{:,.1f}"),
+                       _f(r.get("p99_us"), "{:,.1f}"), _f(r["per_s"]),
+                       f"{_f(r.get('agree'), '{:d}')}/{r['networks']}", _f(r.get("load_ms"), "{:,.1f}"),
+                       _f(r.get("vs_metabnet"), "{:,.1f}×")],
+            lambda r: f"| {r['kinetics']} | {r['tool']} | missing: {r['missing']} |||||||")
     if "infer" in sec:
-        lines += ["\n## Model inference (erdos S, the same networks; accuracy reached in this run)\n",
-                  "| model | compiled | p50 ms (1 network) | p99 ms | networks/s (batch 256) | accuracy | within 0.1 | × exact solver |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for r in sec["infer"]["rows"]:
-            if "missing" in r:
-                lines.append(f"| {r['model']} | {r.get('compiled')} | failed: {r['missing']} ||||||")
-                continue
-            acc = lambda k: _f(r.get(k), "{:.2%}")  # noqa: E731
-            lines.append(f"| {r['model']} | {r.get('compiled', '–')} | {_f(r.get('p50_ms'), '{:.2f}')} "
-                         f"| {_f(r.get('p99_ms'), '{:.2f}')} | {_f(r['per_s'])} | {acc('accuracy')} | {acc('within_0.1')} "
-                         f"| {_f(r.get('vs_solver'), '{:.3f}×')} |")
+        acc = lambda r, k: _f(r.get(k), "{:.2%}")  # noqa: E731
+        lines += _table(
+            "\n## Model inference (erdos S, the same networks; accuracy reached in this run)\n",
+            "model | compiled | p50 ms (1 network) | p99 ms | networks/s (batch 256) | accuracy | within 0.1 "
+            "| × exact solver",
+            "llrrrrrr", sec["infer"]["rows"],
+            lambda r: [r["model"], str(r.get("compiled", "–")), _f(r.get("p50_ms"), "{:.2f}"),
+                       _f(r.get("p99_ms"), "{:.2f}"), _f(r["per_s"]), acc(r, "accuracy"), acc(r, "within_0.1"),
+                       _f(r.get("vs_solver"), "{:.3f}×")],
+            lambda r: f"| {r['model']} | {r.get('compiled')} | failed: {r['missing']} ||||||")
     if "scale" in sec:
-        ex = sec["scale"]["exponents"]
-        lines += ["\n## Scaling (seconds per network against inner nodes n; exponent of the log–log fit)\n",
-                  "| n | networks | with equilibrium | generation ms | exact solve ms | flux inference ms |",
-                  "|---:|---:|---:|---:|---:|---:|"]
-        for r in sec["scale"]["rows"]:
-            cell = lambda k: _f(r[k + "_s"] * 1e3, "{:,.3f}") if r.get(k + "_s") else r.get(k + "_error", "–")  # noqa: E731
-            lines.append(f"| {r['n']:,} | {r['networks']} | {_f(r.get('share_exists'), '{:.0%}')} | {cell('gen')} "
-                         f"| {cell('solve')} | {cell('infer')} |")
-        lines.append("\nFitted exponents: " + ", ".join(f"{k} n^{v:.2f}" for k, v in ex.items()))
+        cell = lambda r, k: (_f(r[k + "_s"] * 1e3, "{:,.3f}") if r.get(k + "_s")  # noqa: E731
+                             else r.get(k + "_error", "–"))
+        lines += _table(
+            "\n## Scaling (seconds per network against inner nodes n; exponent of the log–log fit)\n",
+            "n | networks | with equilibrium | generation ms | exact solve ms | flux inference ms",
+            "rrrrrr", sec["scale"]["rows"],
+            lambda r: [f"{r['n']:,}", str(r["networks"]), _f(r.get("share_exists"), "{:.0%}"), cell(r, "gen"),
+                       cell(r, "solve"), cell(r, "infer")],
+            None)
+        lines.append("\nFitted exponents: " + ", ".join(f"{k} n^{v:.2f}" for k, v in sec["scale"]["exponents"].items()))
     return "\n".join(lines) + "\n"
 
 

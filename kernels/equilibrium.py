@@ -9,13 +9,14 @@ that the intake does not reach stay at 0, the others solve the balance on their 
 Linear kinetics: one LU solve of L^T x = phi (every reached node reaching excretion).
 Michaelis-Menten: pseudo-transient continuation (linearly implicit Euler on the trajectory
 from 0, its step grown by switched evolution relaxation as the balance falls, then pure
-Newton), with divergence certificates checked at every step (kinetics.certified_divergent):
-the system is cooperative, so a point with dx/dt >= 0 at every node is a lower bound of the
-trajectory from it, which rises to the one non-negative equilibrium if there is any (every
-reached node reaching excretion makes it unique); a node or strongly connected set whose
-inflow at such a point under the iterate reaches the total V of its exits (all
-Michaelis-Menten) proves that there is none.  Close to a capacity kinetics.capacity_verdict
-decides; when continuation ends without a verdict, the ODE (kernels.ode) does.
+Newton), with divergence certificates checked along the way: the system is cooperative,
+so a point with dx/dt >= 0 at every node lies below the one non-negative equilibrium if
+there is any (every reached node reaching excretion makes it unique); a node or set of
+nodes whose inflow at such a point reaches the total V of its exits (all Michaelis-Menten)
+proves that there is none.  The point is a lower bound under the iterate
+(kinetics.certified_divergent) or a sub-solution built around the nodes that run away
+(kinetics.saturation_certificate).  Close to a capacity kinetics.capacity_verdict decides;
+when continuation ends without a verdict, the ODE (kernels.ode) does.
 """
 import numpy as np
 

@@ -408,8 +408,8 @@ def certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw, xl
 
 
 SAT_ETA = 1e-9  # saturation_certificate: the gain asked of every node, relative to its gross flux
-SAT_NEWTON = 8  # ... its Newton steps on the unsaturated nodes, and rounds (a node leaving D each)
-SAT_ROUNDS = 3
+SAT_NEWTON = 8  # ... its Newton steps on the unsaturated nodes, per round
+SAT_ROUNDS = 3  # ... and its rounds (after each, the nodes of D that do not gain leave D)
 SAT_TRY = 0.3  # solvers try it once a node uses 1 - SAT_TRY of its capacity,
 SAT_CLOSER = 0.1  # ... and again each time the least unused fraction falls by this factor
 

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from metabnet import sparse
+from metabnet.solve import sparse
 from metabnet.batch import Batch
 from metabnet.kernels import batch as kb
 from metabnet.kernels import graphs
 
 # Linear networks of runs with n_max this large or more are made by the kernels without x
-# (kernels.batch.M_DEFER: the labels are topological) and solved here by metabnet.sparse: the
+# (kernels.batch.M_DEFER: the labels are topological) and solved here by metabnet.solve.sparse: the
 # kernels' dense LU needs an n_max x n_max scratch per chunk of 32 networks and O(n^3) work.
 SPARSE_LABEL_MIN = 2_000
 
@@ -188,7 +188,7 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
 
 def _solve_sparse(out: Batch) -> None:
     """x, residual and iterations of the bounded networks of a kernels.batch.M_DEFER batch,
-    in place, by metabnet.sparse; the labels (topological, linear) stay as the kernels set
+    in place, by metabnet.solve.sparse; the labels (topological, linear) stay as the kernels set
     them, and a residual past 1e-8 sets FLAG_SOLVER_FAILED as in the kernels."""
     for i in np.flatnonzero(out["exists_bounded"]):
         net = out.network(int(i))

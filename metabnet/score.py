@@ -226,7 +226,7 @@ def read_chunks(files, size: int = 4096):
 
 def solve_files(files, write, method: str = "direct", progress=None) -> list:
     """Solve every network of `files` exactly, in order, calling write(record) for each
-    (metabnet.solve records); returns the errors, one per bad file or JSON line or network
+    (metabnet.solve.dispatch records); returns the errors, one per bad file or JSON line or network
     the solver could not decide, each naming its file.  progress(k) is called per file."""
     failures = []
     for path in files:

@@ -30,8 +30,9 @@ LEAVES = {
 def _modules() -> dict[str, Path]:
     mods = {}
     for pkg, folder in PACKAGES.items():
-        for f in sorted(folder.glob("*.py")):
-            mods[pkg if f.stem == "__init__" else f"{pkg}.{f.stem}"] = f
+        for f in sorted(folder.rglob("*.py")):
+            parts = f.relative_to(folder).with_suffix("").parts
+            mods[".".join((pkg,) + parts).removesuffix(".__init__")] = f
     return mods
 
 

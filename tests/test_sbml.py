@@ -1,6 +1,6 @@
 """SBML: exact round trips, the law forms a reader meets in other tools' files, a one-line error
 naming the file and the reaction for every kind of bad file, `metabnet convert` across all
-formats, and libRoadRunner's steady state of the exported model against metabnet.solve."""
+formats, and libRoadRunner's steady state of the exported model against metabnet.solve.dispatch."""
 import math
 import pickle
 
@@ -325,7 +325,7 @@ def test_convert_errors(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xml", "file.txt", "ok.json"]
 
 
-# ---- libRoadRunner: an independent simulator agrees with metabnet.solve ---------------------------
+# ---- libRoadRunner: an independent simulator agrees with metabnet.solve.dispatch ---------------------------
 def roadrunner_steady_state(text: str, species: list[str]) -> tuple[np.ndarray, str]:
     """Concentrations of `species` at libRoadRunner's steady state: NLEQ2 at relative tolerance
     1e-12 from x(0) = 0, or, where it fails, CVODE from x(0) = 0 to t = 1e6 at 1e-12 / 1e-15."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import metabnet.solve as msolve
+import metabnet.solve.dispatch as msolve
 from metabnet.cli.main import main
 from metabnet.generate import GenConfig, generate
 from metabnet.network import Network

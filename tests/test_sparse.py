@@ -1,4 +1,4 @@
-"""metabnet.sparse against the dense kernels and numpy: the same labels, the same x, the same
+"""metabnet.solve.sparse against the dense kernels and numpy: the same labels, the same x, the same
 Newton matrix; a hand-made 10,000-node network checked by its residual."""
 import json
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import metabnet.solve as msolve
+import metabnet.solve.dispatch as msolve
 import naive
-from metabnet import sparse
+from metabnet.solve import sparse
 from metabnet.cli.main import main
 from metabnet.generate import FAMILIES, GenConfig, generate
 from metabnet.kernels import equilibrium as keq
@@ -73,7 +73,7 @@ def test_michaelis_menten_sparse_newton_equals_dense(family):
         d = keq.solve(net.n, net.src, net.dst, net.rate, km)
         try:
             s = sparse.solve(net.n, net.src, net.dst, net.rate, km)
-        except sparse.NeedsDense:  # handed to the dense kernels (metabnet.solve): near capacity, stalls
+        except sparse.NeedsDense:  # handed to the dense kernels (metabnet.solve.dispatch): near capacity, stalls
             continue
         assert s[:2] == d[:2], f"{family} network {i}: labels {s[:2]} != dense {d[:2]}"
         if d[1]:
@@ -154,7 +154,7 @@ def test_gen_labelled_by_sparse_equals_the_kernels(family, monkeypatch):
 
     cfg = GenConfig(family=family, size="custom", n_min=40, n_max=90)
     dense = generate(cfg, 120, seed=8)
-    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.batch.M_DEFER, then metabnet.sparse
+    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.batch.M_DEFER, then metabnet.solve.sparse
     ours = generate(cfg, 120, seed=8)
     for k in dense:
         if k == "x":

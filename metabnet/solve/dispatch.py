@@ -5,7 +5,7 @@ touches are left out of the solve (they stay at 0 and reach nothing), so a netwo
 million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
 is refused with a `SolveError` naming the file: more than `MAX_NODES` inner nodes (the
 answer alone would not fit), or more than `MAX_SPARSE` nodes with reactions.  Networks of
-sparse.SPARSE_MIN nodes with reactions or more go to metabnet.sparse (sparse LU / Krylov,
+sparse.SPARSE_MIN nodes with reactions or more go to metabnet.solve.sparse (sparse LU / Krylov,
 sparse Newton), the others to the kernels' dense solvers; what needs the dense kernels
 (the ODE, a warm start, a Newton stall) beyond sparse.DENSE_MAX nodes is refused.
 """
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabnet import sparse
+from metabnet.solve import sparse
 from metabnet.kernels import equilibrium as keq
 from metabnet.network import Network
 
 METHODS = ("direct", "ode")
 MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
-MAX_SPARSE = 1_000_000  # nodes with reactions: sparse matrices of O(reactions) (metabnet.sparse)
+MAX_SPARSE = 1_000_000  # nodes with reactions: sparse matrices of O(reactions) (metabnet.solve.sparse)
 
 
 class SolveError(RuntimeError, ValueError):
@@ -84,7 +84,7 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 
 def _solve(net: Network, method: str, x0):
-    """(unique, bounded, x, relative residual, iterations, method): by metabnet.sparse from
+    """(unique, bounded, x, relative residual, iterations, method): by metabnet.solve.sparse from
     sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels'
     one labelling routine (kernels.equilibrium.label)."""
     km = net.km_or_nan()

@@ -20,7 +20,7 @@ A linear system -J dx = f is solved by
 Michaelis-Menten networks: damped Newton from 0 as in the Newton phase of
 kernels.equilibrium._continuation (non-negativity bound, backtracking on the L1 imbalance,
 stop when a full step moves x by at most NEWTON_XTOL), with one sparse LU per step; anything else (a stall, a node near capacity)
-hands the network to the dense kernels, which certify or integrate (`metabnet.solve`).
+hands the network to the dense kernels, which certify or integrate (`metabnet.solve.dispatch`).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from metabnet.kernels import equilibrium as keq
 from metabnet.kernels.kinetics import balance, edge_arrays, min_slack, rel_residual
 from metabnet.kernels.reach import _labels, reachability
 
-SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve comes here (benchmarks/sparse_solve.py)
+SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve.dispatch comes here (benchmarks/sparse_solve.py)
 KRYLOV_MIN = 800  # from here linear systems go to preconditioned BiCGSTAB first (benchmarks/README.md)
 KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
 NEWTON_MAX_ITER = 60  # then the dense kernels decide (near capacity x doubles per step: ~40 steps)

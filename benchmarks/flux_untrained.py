@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from metabnet.archs import ARCHS
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.metrics import rel_l1
 from metabnet.model import ModelConfig, build, init_weights
 from metabnet.predict import to_device

@@ -19,7 +19,8 @@ import torch
 
 from metabnet.archs import ARCHS
 from metabnet.batch import take
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.model import ModelConfig, build, count_params, init_weights
 from metabnet.predict import to_device
 

@@ -15,7 +15,7 @@ def export(shard, out, limit):
     """Write the networks of SHARD as JSON lines: the network object of DESIGN §5 plus its
     stored labels under the keys of `metabnet solve`."""
     from metabnet.export import shard_records
-    from metabnet.shard import ShardError
+    from metabnet.gen.shard import ShardError
 
     try:
         records = shard_records(shard, limit)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.generate import BALANCES, FAMILIES, KINETICS, METHODS, SIZES, WEIGHTS, GenConfig
+from metabnet.gen.config import BALANCES, FAMILIES, KINETICS, METHODS, SIZES, WEIGHTS, GenConfig
 
 _d = GenConfig()
 
@@ -56,7 +56,7 @@ def gen(out, count, seed, shard_size, threads, scheduler, quiet, **settings):
 
     Every network's random stream derives from (seed, shard, index): the same command gives
     the same bytes on any number of threads or workers.  Ends with a summary table."""
-    from metabnet.dataset import Plan, run
+    from metabnet.gen.dataset import Plan, run
 
     if threads:
         import numba

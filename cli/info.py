@@ -18,8 +18,8 @@ def info(shard, model_spec, as_json):
         return _model_info(model_spec, as_json)
     if shard is None:
         raise click.UsageError("give a SHARD or --model")
-    from metabnet.dataset import summarize
-    from metabnet.shard import ShardError, open_shard
+    from metabnet.gen.dataset import summarize
+    from metabnet.gen.shard import ShardError, open_shard
 
     try:
         with open_shard(shard) as f:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.generate import FAMILIES, KINETICS, SIZES, WEIGHTS
+from metabnet.gen.config import FAMILIES, KINETICS, SIZES, WEIGHTS
 
 
 def _choices(allowed):

@@ -1,5 +1,5 @@
 """`Batch`: networks and their labels as CSR arrays, keyed as the datasets of a shard
-(metabnet.shard) - the one form in which networks travel from the generator, the shards and
+(metabnet.gen.shard) - the one form in which networks travel from the generator, the shards and
 network files to the model.  Built here from Network objects (`as_batch`, `networks_batch`),
 sliced (`take`) and joined (`concat`) here.
 

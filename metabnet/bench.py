@@ -2,7 +2,7 @@
 on the same networks, beside the paper's pipeline and the tools users would pick instead.
 
 Sections (each a function returning rows; `run` writes bench.json, bench.md and PNGs):
-- gen: networks/s to HDF5 end to end (`metabnet.dataset.run`), by family, size, kinetics,
+- gen: networks/s to HDF5 end to end (`metabnet.gen.dataset.run`), by family, size, kinetics,
   method and threads, against the paper-style Python + networkx generator (metabnet.paper_reference);
 - solve: per-network time (median and p99) of metabnet's solver and of numpy, scipy, solve_ivp
   (LSODA, BDF), libRoadRunner and COPASI on the same networks with an equilibrium, and how
@@ -28,7 +28,8 @@ import numba
 import numpy as np
 
 from metabnet import references as ref
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.solve import solve
 
 AGREE = 1e-6  # relative L1 to metabnet's answer below which a tool counts as agreeing
@@ -93,7 +94,7 @@ def _rel_l1(x, y) -> float:
 
 # ---- gen ---------------------------------------------------------------------------------
 def bench_gen(s: Settings) -> list[dict]:
-    from metabnet.dataset import Plan, run
+    from metabnet.gen.dataset import Plan, run
 
     rows = []
     threads_all = numba.config.NUMBA_NUM_THREADS

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.shard import read_shard
+from metabnet.gen.shard import read_shard
 
 
 def shard_records(path, limit: int | None = None):

@@ -32,7 +32,7 @@ from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_in
 
 SUFFIXES = (".json", ".jsonl", ".tsv", ".xml", ".sbml")
 SHARD_SUFFIX = ".h5"
-MANIFEST = "metabnet.json"  # written by `metabnet gen` beside its shards (metabnet.dataset)
+MANIFEST = "metabnet.json"  # written by `metabnet gen` beside its shards (metabnet.gen.dataset)
 _MANIFEST_KEYS = {"config", "seed", "count", "shard_size"}
 _HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
 _SPECIAL = ("INTAKE", "EXCRETION")
@@ -147,7 +147,7 @@ def _read_jsonl(path: Path, text: str, errors: list | None = None) -> list[Netwo
 
 
 def _read_shard(path: Path) -> list[Network]:
-    from metabnet.shard import ShardError, read_shard  # shard imports generate, which is heavier
+    from metabnet.gen.shard import ShardError, read_shard  # shard imports generate, which is heavier
 
     try:
         batch, config, _ = read_shard(path)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from metabnet.batch import CSR_EDGE, Batch, concat, take
-from metabnet.generate import GenConfig, generate
-from metabnet.shard import ShardError, check_batch, open_shard
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
+from metabnet.gen.shard import ShardError, check_batch, open_shard
 
 PER_NET = ("n", "exists_unique", "exists_bounded")
 

@@ -24,7 +24,7 @@ import torch
 from metabnet.archs import ARCHS
 from metabnet.batch import take
 from metabnet.fileio import write_text
-from metabnet.generate import GenConfig
+from metabnet.gen.config import GenConfig
 from metabnet.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
 from metabnet.model import ModelConfig, build, count_params, init_weights

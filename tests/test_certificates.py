@@ -11,7 +11,8 @@ from scipy.integrate import solve_ivp
 
 import naive
 from metabnet.formats import read_networks
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels.kinetics import edge_arrays, saturation_certificate
 from metabnet.kernels.reach import reachability
 from metabnet.network import Network

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 import naive
 from metabnet.cli.main import main
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels import batch as kb
 
 HARD = [f for f in FAMILIES if FAMILIES[f].hard]

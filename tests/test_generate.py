@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 import naive
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels.reach import reachability
 
 KINETICS = ["linear", "michaelis-menten"]

@@ -8,7 +8,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import naive
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.solve import solve
 
 KINETICS = ["linear", "michaelis-menten"]

@@ -10,8 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.dataset import Plan, run
-from metabnet.generate import GenConfig
+from metabnet.gen.dataset import Plan, run
+from metabnet.gen.config import GenConfig
 from metabnet.batch import take
 from metabnet.archs import ARCHS, node_arrays
 from metabnet.loader import GenStream, ShardIndex, Stream

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import naive
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.solve import solve
 
 SETS = [(f, k) for f in FAMILIES for k in ("linear", "michaelis-menten")]

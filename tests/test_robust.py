@@ -15,7 +15,8 @@ from metabnet import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError, atomic_open, display_path
 from metabnet.formats import MAX_STEM, file_stems, read_networks, write_folder, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels.equilibrium import BeyondRange
 from metabnet.network import RATE_MAX, RATE_MIN, RATE_SPREAD, Network, NetworkError
 from metabnet.progress import LogProgress, progress_bar

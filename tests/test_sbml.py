@@ -14,7 +14,8 @@ from metabnet import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError
 from metabnet.formats import read_networks, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.network import Network
 from metabnet.solve import solve
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from metabnet.cli.main import main
 from metabnet.formats import iter_network_files, read_networks, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary
 from metabnet.model import ModelConfig, build, init_weights
 from metabnet.network import Network

@@ -7,10 +7,11 @@ import h5py
 import numpy as np
 import pytest
 
-import metabnet.dataset as dataset
-from metabnet.dataset import Plan, run
-from metabnet.generate import GenConfig, generate
-from metabnet.shard import FORMAT_VERSION, MAGIC, ShardError, ShardWriter, open_shard, read_shard
+import metabnet.gen.dataset as dataset
+from metabnet.gen.dataset import Plan, run
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
+from metabnet.gen.shard import FORMAT_VERSION, MAGIC, ShardError, ShardWriter, open_shard, read_shard
 
 
 @pytest.mark.parametrize("kinetics", ["linear", "michaelis-menten"])

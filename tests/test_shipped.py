@@ -10,7 +10,7 @@ import metabnet
 from metabnet.cli.main import main
 from metabnet.evaluate import evaluate
 from metabnet.formats import write_networks
-from metabnet.generate import GenConfig
+from metabnet.gen.config import GenConfig
 from metabnet.loader import GenStream
 from metabnet.predict import load_model
 from metabnet.shipped import DEFAULT

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 import metabnet.solve.dispatch as msolve
 from metabnet.cli.main import main
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.network import Network
 from metabnet.solve import SolveError, solve
 

@@ -10,7 +10,8 @@ import metabnet.solve.dispatch as msolve
 import naive
 from metabnet.solve import sparse
 from metabnet.cli.main import main
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels import equilibrium as keq
 from metabnet.kernels.kinetics import all_nodes, jacobian
 from metabnet.kernels.reach import reachability
@@ -150,7 +151,7 @@ def test_cli_solve_large_network(tmp_path):
 
 @pytest.mark.parametrize("family", ["erdos", "small_world", "trap"])
 def test_gen_labelled_by_sparse_equals_the_kernels(family, monkeypatch):
-    import metabnet.generate as mgen
+    import metabnet.gen.driver as mgen
 
     cfg = GenConfig(family=family, size="custom", n_min=40, n_max=90)
     dense = generate(cfg, 120, seed=8)

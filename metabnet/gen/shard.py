@@ -46,7 +46,7 @@ import numpy as np
 
 from metabnet import __version__
 from metabnet.batch import Batch
-from metabnet.generate import GenConfig
+from metabnet.gen.config import GenConfig
 from metabnet.kernels.batch import node_dtype, rate_dtype
 
 MAGIC = "metabnet-shard"

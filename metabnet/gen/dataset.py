@@ -14,10 +14,11 @@ import numpy as np
 
 from metabnet.batch import Batch
 from metabnet.fileio import write_text
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels import batch as kb
 from metabnet.progress import progress_bar
-from metabnet.shard import ShardError, ShardWriter, open_shard, shard_stats
+from metabnet.gen.shard import ShardError, ShardWriter, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"
 LOCK = ".metabnet.lock"  # held (fcntl.flock) by the gen writing into the folder

@@ -4,7 +4,7 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import report_failures
-from metabnet.formats import FOLDER_FORMATS
+from metabnet.io.formats import FOLDER_FORMATS
 
 _ONE_PER_FILE = (".json", ".tsv", ".xml", ".sbml")
 
@@ -25,7 +25,7 @@ def convert(src, out, fmt):
     cannot be written there gets an error line and the others go on.  Errors name the file
     and the problem; the exit code is then 1."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import read_networks, write_folder, write_networks
+    from metabnet.io.formats import read_networks, write_folder, write_networks
     from metabnet.progress import progress_bar
 
     if fmt is not None and out.exists() and not out.is_dir():

@@ -4,7 +4,7 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import load_model_spec, model_option
-from metabnet.records import jsonl_out
+from metabnet.io.records import jsonl_out
 
 
 @click.command()
@@ -25,7 +25,7 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     against the intact network (ratio and log2 fold change), as JSON lines and a table."""
     from metabnet import knockout as ko
     from metabnet.fileio import FormatError
-    from metabnet.formats import read_networks
+    from metabnet.io.formats import read_networks
     from metabnet.progress import progress_bar
     from metabnet.score import Scorer, Tally
 

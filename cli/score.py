@@ -36,9 +36,9 @@ def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, ba
     file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
     failed."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
     from metabnet.progress import progress_bar
-    from metabnet.records import csv_out, jsonl_out, x_csv_path
+    from metabnet.io.records import csv_out, jsonl_out, x_csv_path
     from metabnet.score import Scorer, score_files
 
     if fmt == "csv" and not out:

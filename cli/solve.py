@@ -22,9 +22,9 @@ def solve(paths, out, method):
     never read as input).  A bad file (or JSON line) gets one error line on stderr; the others
     go on; the exit code is 1 if any failed."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
     from metabnet.progress import progress_bar
-    from metabnet.records import jsonl_out
+    from metabnet.io.records import jsonl_out
     from metabnet.score import solve_files
 
     files = iter_network_files(paths, exclude=[out])

@@ -9,7 +9,7 @@ import numpy as np
 from metabnet.archs import ARCHS
 from metabnet.batch import Batch, concat, networks_batch, take
 from metabnet.fileio import FormatError
-from metabnet.formats import iter_network_files, read_networks
+from metabnet.io.formats import iter_network_files, read_networks
 from metabnet.loader import ShardIndex, size_bucket
 from metabnet.metrics import rel_l1, report
 

@@ -103,9 +103,9 @@ def solve_ivp(net: Network, method: str = "LSODA", t_end: float = 1e6) -> np.nda
 
 
 def roadrunner_load(net: Network):
-    """A libRoadRunner model of the network's SBML export (metabnet.sbml), steady-state solver set."""
+    """A libRoadRunner model of the network's SBML export (metabnet.io.sbml), steady-state solver set."""
     rr_mod = _need("roadrunner")
-    from metabnet.sbml import to_sbml
+    from metabnet.io.sbml import to_sbml
 
     rr_mod.Logger.setLevel(rr_mod.Logger.LOG_ERROR)
     rr = rr_mod.RoadRunner(to_sbml(net))
@@ -125,7 +125,7 @@ def roadrunner_steady_state(rr, net: Network) -> np.ndarray:
 def copasi_load(net: Network):
     """A COPASI model (through copasi-basico) of the network's SBML export."""
     basico = _need("basico")
-    from metabnet.sbml import to_sbml
+    from metabnet.io.sbml import to_sbml
 
     return basico.load_model_from_string(to_sbml(net))
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from metabnet.archs import ARCHS
 from metabnet.fileio import FormatError, failed_files
-from metabnet.formats import read_networks
+from metabnet.io.formats import read_networks
 from metabnet.gen.config import GenConfig
 from metabnet.kernels.kinetics import balance
 from metabnet.metrics import TOLERANCES, rel_l1, summary

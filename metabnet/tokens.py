@@ -1,6 +1,6 @@
 """The paper's token encoding (DESIGN §4): the vocabulary, and encoding and decoding of
 networks and answers; the pure-Python reference for the Numba tokenizer (kernels.tokenize).
-Token JSON files are read and written in metabnet.formats; this module does no file I/O.
+Token JSON files are read and written in metabnet.io.formats; this module does no file I/O.
 
 Input:  ``N{n}``, then ``N{u} N{v}`` for every edge in the network's own edge order (node 0 is
         the intake, n+1 the excretion), followed by the weight ``N{w}`` in a weighted graph.

@@ -10,7 +10,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import naive
-from metabnet.formats import read_networks
+from metabnet.io.formats import read_networks
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
 from metabnet.kernels.kinetics import edge_arrays, saturation_certificate

@@ -110,7 +110,7 @@ def test_solve_and_score_a_folder_of_shards(shards, tmp_path):
 
 
 def test_manifest_is_recognised_by_content(tmp_path):
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
 
     net = {"name": "toy", "n": 1, "edges": [], "intake": [[1, 1.0]], "excretion": [[1, 2.0]]}
     manifest = {"config": {"family": "erdos"}, "seed": 0, "count": 1, "shard_size": 10}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from metabnet.fileio import FormatError
-from metabnet.formats import iter_network_files, read_networks, write_networks
+from metabnet.io.formats import iter_network_files, read_networks, write_networks
 from metabnet.network import Network
 
 SEEDS = range(40)

@@ -17,7 +17,7 @@ LEAVES = {
     "metabnet.network": set(),
     "metabnet.tokens": {"metabnet.network"},
     "metabnet.progress": set(),
-    "metabnet.records": {"metabnet.fileio"},
+    "metabnet.io.records": {"metabnet.fileio"},
     "metabnet.kernels._jit": set(),
     # the capacity certificate walks the graph with reach's searches, the saturation
     # certificate solves with linalg's LU (reach and linalg import only _jit)
@@ -111,8 +111,8 @@ def closure(module: str) -> set[str]:
 
 
 def test_the_graph_is_read_with_lazy_imports():
-    assert len(MODULES) > 30 and {"metabnet.cli.main", "metabnet.kernels.ode", "metabnet.formats"} <= MODULES.keys()
-    assert "metabnet.sbml" in GRAPH["metabnet.formats"]  # a function-level import
+    assert len(MODULES) > 30 and {"metabnet.cli.main", "metabnet.kernels.ode", "metabnet.io.formats"} <= MODULES.keys()
+    assert "metabnet.io.sbml" in GRAPH["metabnet.io.formats"]  # a function-level import
     assert "metabnet.kernels.ode" in GRAPH["metabnet.kernels.equilibrium"]  # `from pkg import module`
 
 
@@ -135,7 +135,7 @@ def test_leaf_modules_stay_leaves(module):
 def test_concepts_do_not_drag_in_heavy_layers():
     # the torch model and the Numba tokenizer reach the vocabulary without file I/O
     for module in ("metabnet.model", "metabnet.kernels.tokenize"):
-        assert not closure(module) & {"metabnet.fileio", "metabnet.formats"}, module
+        assert not closure(module) & {"metabnet.fileio", "metabnet.io.formats"}, module
     # data preparation does not import torch
     for module in ("metabnet.loader", "metabnet.batch"):
         outside = set().union(*(imports(m)[1] for m in closure(module) | {module}))

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from metabnet.cli.main import main
 from metabnet.gen.dataset import Plan, run
-from metabnet.formats import read_networks, write_networks
+from metabnet.io.formats import read_networks, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.gen.shard import read_shard

@@ -11,7 +11,7 @@ from test_score import Oracle, checkpoint, networks
 
 from metabnet import knockout as ko
 from metabnet.cli.main import main
-from metabnet.formats import write_networks
+from metabnet.io.formats import write_networks
 from metabnet.network import Network
 from metabnet.score import Scorer
 from metabnet.solve import solve

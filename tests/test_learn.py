@@ -260,7 +260,7 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     index = ShardIndex(tiny)
     b = index.read(0, 0, 10)
     index.close()
-    from metabnet.formats import write_networks
+    from metabnet.io.formats import write_networks
     nets = [b.network(i, name=f"net{i}") for i in range(10)]
     write_networks(files / "some.jsonl", nets[:6])
     for i, net in enumerate(nets[6:]):

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import naive
-from metabnet import sbml
+from metabnet.io import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError, atomic_open, display_path
-from metabnet.formats import MAX_STEM, file_stems, read_networks, write_folder, write_networks
+from metabnet.io.formats import MAX_STEM, file_stems, read_networks, write_folder, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.kernels.equilibrium import BeyondRange

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from test_formats import assert_same, check_bad_file, random_network, relabel_by_first_appearance
 
-from metabnet import sbml
+from metabnet.io import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError
-from metabnet.formats import read_networks, write_networks
+from metabnet.io.formats import read_networks, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.network import Network

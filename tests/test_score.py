@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.formats import iter_network_files, read_networks, write_networks
+from metabnet.io.formats import iter_network_files, read_networks, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary

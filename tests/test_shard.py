@@ -223,7 +223,7 @@ def test_tampered_shard_gives_one_error_line_naming_it(tmp_path, what):
     from click.testing import CliRunner
 
     from metabnet.cli.main import main
-    from metabnet.formats import FormatError, read_networks
+    from metabnet.io.formats import FormatError, read_networks
     from metabnet.loader import ShardIndex
 
     change, problem = TAMPER[what]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 import metabnet
 from metabnet.cli.main import main
 from metabnet.evaluate import evaluate
-from metabnet.formats import write_networks
+from metabnet.io.formats import write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.loader import GenStream
 from metabnet.predict import load_model

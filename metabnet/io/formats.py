@@ -1,5 +1,5 @@
 """Network files (DESIGN §5): read and write .json, .jsonl, .tsv, the paper's token JSON and
-SBML (.xml/.sbml, in metabnet.sbml); read the HDF5 shards of `metabnet gen` (.h5) too.
+SBML (.xml/.sbml, in metabnet.io.sbml); read the HDF5 shards of `metabnet gen` (.h5) too.
 
 Every problem with a file becomes one `FormatError` whose message is a single line,
 ``path: problem`` or ``path:line: problem``, so a batch can report it and go on.
@@ -51,7 +51,7 @@ def read_networks(path, errors: list | None = None) -> list[Network]:
     if suffix == SHARD_SUFFIX:
         return _read_shard(path)
     if suffix in (".xml", ".sbml"):
-        from metabnet import sbml  # libsbml loads only for SBML files
+        from metabnet.io import sbml  # libsbml loads only for SBML files
 
         readers[suffix] = sbml.read
     if suffix not in readers:
@@ -299,7 +299,7 @@ def write_networks(path, networks) -> None:
     elif suffix == ".tsv":
         text = _tsv(nets[0])
     elif suffix in (".xml", ".sbml"):
-        from metabnet import sbml
+        from metabnet.io import sbml
 
         return sbml.write(path, nets[0])
     else:

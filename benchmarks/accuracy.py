@@ -31,9 +31,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sink_rule import no_sink  # noqa: E402  (benchmarks/, beside this script)
 
-from metabnet.evaluate import evaluate_predictions, load_data  # noqa: E402
-from metabnet.predict import load_model, predict  # noqa: E402
-from metabnet.shipped import describe, model_path  # noqa: E402
+from metabnet.learn.evaluate import evaluate_predictions, load_data  # noqa: E402
+from metabnet.learn.predict import load_model, predict  # noqa: E402
+from metabnet.learn.shipped import describe, model_path  # noqa: E402
 from metabnet.solve import solve  # noqa: E402
 
 TOLS = ("0.1", "0.05", "0.02")

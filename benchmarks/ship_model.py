@@ -1,4 +1,4 @@
-"""Make a trained run the model shipped inside the package (metabnet/models/default.pt).
+"""Make a trained run the model shipped inside the package (metabnet/learn/models/default.pt).
 
     python benchmarks/ship_model.py runs/default/model.pt --command "bash benchmarks/train_default.sh"
 
@@ -19,7 +19,7 @@ import torch
 import metabnet
 from metabnet.bench import cpu_name
 from metabnet.fileio import temporary_name
-from metabnet.shipped import DEFAULT
+from metabnet.learn.shipped import DEFAULT
 
 
 def machine() -> str:

@@ -17,12 +17,12 @@ import time
 import numpy as np
 import torch
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
-from metabnet.model import ModelConfig, build, count_params, init_weights
-from metabnet.predict import to_device
+from metabnet.learn.model import ModelConfig, build, count_params, init_weights
+from metabnet.learn.predict import to_device
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
 

@@ -42,7 +42,7 @@ def info(shard, model_spec, as_json):
 
 def _model_info(spec, as_json):
     from metabnet.cli._io import load_model_spec
-    from metabnet.shipped import describe, model_path
+    from metabnet.learn.shipped import describe, model_path
 
     if spec == "solver":
         raise click.UsageError("--model solver is not a model")

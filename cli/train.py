@@ -77,9 +77,9 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
     and cosine decay, gradient clipping, bf16 autocast on GPU; validates every --eval-every
     steps and every epoch; Ctrl-C saves a checkpoint.  Several GPUs:
     `torchrun --nproc_per_node K -m metabnet train ...`."""
-    from metabnet.archs import ARCHS
-    from metabnet.model import ModelConfig
-    from metabnet.train import TrainConfig, train as run
+    from metabnet.learn.archs import ARCHS
+    from metabnet.learn.model import ModelConfig
+    from metabnet.learn.train import TrainConfig, train as run
 
     mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w,
                                       **({"intake_scale": mm_intake_scale} if k == "michaelis-menten" else {}))

@@ -40,7 +40,7 @@ class Batch(dict):
 def as_batch(nets: list[Network], labels=None, family: str = "files") -> Batch:
     """CSR Batch of Network objects; `labels` gives (exists_unique, exists_bounded, x) per
     network, and without them every label is False and no x is stored (what
-    `metabnet.predict.predict` needs to read)."""
+    `metabnet.learn.predict.predict` needs to read)."""
     labels = labels if labels is not None else [(False, False, None)] * len(nets)
     xs = [np.asarray(x, np.float64) if b and x is not None else np.zeros(0) for _, b, x in labels]
     return Batch(

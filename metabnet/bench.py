@@ -233,9 +233,9 @@ def bench_solve(s: Settings) -> list[dict]:
 def _models(s: Settings):
     """(name, model, checkpoint, trained) for the shipped flux model and the graph and seq2seq
     architectures at their default sizes (untrained unless checkpoints are shipped: speed only)."""
-    from metabnet.model import ModelConfig, build, init_weights
-    from metabnet.predict import load_model
-    from metabnet.shipped import model_path
+    from metabnet.learn.model import ModelConfig, build, init_weights
+    from metabnet.learn.predict import load_model
+    from metabnet.learn.shipped import model_path
 
     model, ckpt = load_model(model_path(s.model), s.device)
     out = [("flux (shipped)", model, ckpt, True)]
@@ -258,8 +258,8 @@ def bench_infer(s: Settings) -> list[dict]:
     import torch
 
     from metabnet.batch import networks_batch, take
-    from metabnet.evaluate import evaluate_predictions
-    from metabnet.predict import predict
+    from metabnet.learn.evaluate import evaluate_predictions
+    from metabnet.learn.predict import predict
 
     nets = _networks(GenConfig(), s.count(1024, 256), seed=91, exists=False)
     data = networks_batch(nets, family="erdos")
@@ -326,8 +326,8 @@ def _best(fn, repeats: int = 3) -> float:
 
 def bench_scale(s: Settings) -> list[dict]:
     from metabnet.batch import networks_batch, take
-    from metabnet.predict import load_model, predict
-    from metabnet.shipped import model_path
+    from metabnet.learn.predict import load_model, predict
+    from metabnet.learn.shipped import model_path
 
     model, ckpt = load_model(model_path(s.model), s.device)
     sizes = [32, 100, 316, 1000] + ([] if s.quick else [3162, 10_000])

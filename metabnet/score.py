@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.fileio import FormatError, failed_files
 from metabnet.io.formats import read_networks
 from metabnet.gen.config import GenConfig
@@ -82,7 +82,7 @@ class ModelLimits:
 
     def reason(self, net: Network, config, weighted: bool) -> str | None:
         """Why the model cannot take `net` (None when it can); the architecture's `readable`
-        (metabnet.archs) adds its vocabulary limits on top."""
+        (metabnet.learn.archs) adds its vocabulary limits on top."""
         if net.m == 0:
             return "no reactions"
         if self.kinetics is not None and net.kinetics not in self.kinetics:
@@ -102,7 +102,7 @@ class Prediction:
 
 @dataclass
 class Scorer:
-    """Scores lists of networks (`score`): with a model (metabnet.predict.load_model) its
+    """Scores lists of networks (`score`): with a model (metabnet.learn.predict.load_model) its
     predictions, else the exact solver's answers.  See the module doc for the records."""
     model: object = None
     ckpt: dict | None = None
@@ -121,7 +121,7 @@ class Scorer:
 
     def score(self, nets: list[Network]) -> list[dict]:
         """One record per network, in the order given.  Model predictions run in batches of
-        networks of similar size (metabnet.predict sorts by n, then restores the order)."""
+        networks of similar size (metabnet.learn.predict sorts by n, then restores the order)."""
         preds, reasons = self._predict(nets)
         return [self._record(net, p, r) for net, p, r in zip(nets, preds, reasons)]
 
@@ -130,7 +130,7 @@ class Scorer:
         if self.model is None or not nets:
             return preds, reasons
         from metabnet.batch import as_batch
-        from metabnet.predict import predict
+        from metabnet.learn.predict import predict
 
         config = self.model.config
         reasons = [self.limits.reason(net, config, self.weighted) for net in nets]

@@ -181,7 +181,7 @@ def test_same_bytes_on_one_or_more_threads(family):
 
 
 def test_gen_export_and_eval_columns(tmp_path):
-    from metabnet.loader import ShardIndex
+    from metabnet.learn.loader import ShardIndex
 
     out = tmp_path / "trap"
     r = CliRunner().invoke(main, ["gen", "--out", str(out), "--family", "trap", "--count", "60",

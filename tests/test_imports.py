@@ -134,9 +134,9 @@ def test_leaf_modules_stay_leaves(module):
 
 def test_concepts_do_not_drag_in_heavy_layers():
     # the torch model and the Numba tokenizer reach the vocabulary without file I/O
-    for module in ("metabnet.model", "metabnet.kernels.tokenize"):
+    for module in ("metabnet.learn.model", "metabnet.kernels.tokenize"):
         assert not closure(module) & {"metabnet.fileio", "metabnet.io.formats"}, module
     # data preparation does not import torch
-    for module in ("metabnet.loader", "metabnet.batch"):
+    for module in ("metabnet.learn.loader", "metabnet.batch"):
         outside = set().union(*(imports(m)[1] for m in closure(module) | {module}))
         assert "torch" not in outside, f"{module} imports torch through {sorted(closure(module))}"

@@ -16,7 +16,7 @@ from metabnet.io.formats import iter_network_files, read_networks, write_network
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary
-from metabnet.model import ModelConfig, build, init_weights
+from metabnet.learn.model import ModelConfig, build, init_weights
 from metabnet.network import Network
 from metabnet.score import ModelLimits, Scorer, flux_residual, score_files
 from metabnet.solve import solve

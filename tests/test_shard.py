@@ -224,7 +224,7 @@ def test_tampered_shard_gives_one_error_line_naming_it(tmp_path, what):
 
     from metabnet.cli.main import main
     from metabnet.io.formats import FormatError, read_networks
-    from metabnet.loader import ShardIndex
+    from metabnet.learn.loader import ShardIndex
 
     change, problem = TAMPER[what]
     cfg = GenConfig(size="custom", n_min=8, n_max=12, weights="log-uniform", w_min=0.5, w_max=5,

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
 from metabnet.fileio import write_text
 from metabnet.gen.config import GenConfig
-from metabnet.loader import GenStream, ShardIndex, Stream, prefetch
+from metabnet.learn.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
-from metabnet.model import ModelConfig, build, count_params, init_weights
-from metabnet.predict import predict, resolve_device, to_device
+from metabnet.learn.model import ModelConfig, build, count_params, init_weights
+from metabnet.learn.predict import predict, resolve_device, to_device
 from metabnet.progress import progress_bar
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.batch import Batch, concat, networks_batch, take
 from metabnet.fileio import FormatError
 from metabnet.io.formats import iter_network_files, read_networks
-from metabnet.loader import ShardIndex, size_bucket
+from metabnet.learn.loader import ShardIndex, size_bucket
 from metabnet.metrics import rel_l1, report
 
 
@@ -52,7 +52,7 @@ def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256
 def evaluate_predictions(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
                          progress=None) -> tuple[dict, Batch, dict]:
     """(the report of `evaluate`, the networks the model can read, its predictions on them)."""
-    from metabnet.predict import predict
+    from metabnet.learn.predict import predict
 
     ok = ARCHS[model.config.arch].readable(data, ckpt.get("weighted", True))
     data = take(data, np.flatnonzero(ok))

@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from metabnet.batch import Batch, take
-from metabnet.archs import ARCHS
-from metabnet.model import ModelConfig, build
+from metabnet.learn.archs import ARCHS
+from metabnet.learn.model import ModelConfig, build
 
 
 def resolve_device(device: str) -> str:

@@ -1,4 +1,4 @@
-"""The model shipped inside the package (metabnet/models/default.pt) and how `--model` picks one.
+"""The model shipped inside the package (metabnet/learn/models/default.pt) and how `--model` picks one.
 
 `--model` of score, knockout, eval and info takes a checkpoint of `metabnet train` (model.pt
 or checkpoint.pt), `default` (the shipped model, the default), or - for score and knockout -
@@ -30,7 +30,7 @@ def describe(ckpt: dict, path: Path) -> str:
     mix = ckpt.get("data_mixture") or [ckpt.get("data_config", {})]
     values = lambda key: ",".join(dict.fromkeys(str(m.get(key)) for m in mix))  # noqa: E731
     n_params = sum(v.numel() for v in ckpt["model"].values())
-    lines = ["metabnet/models/default.pt (the shipped default)" if Path(path) == DEFAULT else str(path),
+    lines = ["metabnet/learn/models/default.pt (the shipped default)" if Path(path) == DEFAULT else str(path),
              f"model: {c['arch']}, task {c['task']}, width {c['d_model']}, {n_params:,} parameters"
              + (f", iterations n + {c['iters_extra']}" if c["arch"] == "flux" else ""),
              f"trained: {state.get('step', '?')} steps, {state.get('examples', 0):,} networks, "

@@ -1,6 +1,6 @@
 """Streaming training data: from a directory of shards (`Stream`), or freshly generated
 (`GenStream`, a mixture of generator configs taken in turn; see its doc).  Model-ready arrays
-are made by each architecture (metabnet.archs).
+are made by each architecture (metabnet.learn.archs).
 
 Shard order: each epoch shuffles blocks of `block` consecutive networks across all shards; `window`
 blocks at a time are read, shuffled together and cut into batches.  Only one window is in

@@ -33,7 +33,7 @@ import hdf5plugin
 import numba
 
 sys.path.insert(0, str(Path(__file__).parent))
-from metabnet import paper_reference  # noqa: E402
+from metabnet.bench import paper_reference  # noqa: E402
 
 from metabnet.gen import shard  # noqa: E402
 from metabnet.gen.dataset import Plan, run  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 import metabnet
-from metabnet.bench import cpu_name
+from metabnet.bench.suite import cpu_name
 from metabnet.fileio import temporary_name
 from metabnet.learn.shipped import DEFAULT
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-SECTIONS = ("gen", "solve", "infer", "scale")  # the keys of metabnet.bench.BENCHES, in order
+SECTIONS = ("gen", "solve", "infer", "scale")  # the keys of metabnet.bench.suite.BENCHES, in order
 
 
 @click.command()
@@ -27,7 +27,7 @@ def bench(quick, out, only, device, model_spec, fraction):
     log-log fit).  References that are not installed are reported as missing
     (`pip install -e ".[bench]"`).  Prints the table and writes OUT/bench.json, OUT/bench.md
     and OUT/scale.png."""
-    from metabnet import bench as b
+    from metabnet.bench import suite as b
     from metabnet.learn.predict import resolve_device
 
     sections = [x.strip() for x in only.split(",") if x.strip()]

@@ -3,7 +3,7 @@ on the same networks, beside the paper's pipeline and the tools users would pick
 
 Sections (each a function returning rows; `run` writes bench.json, bench.md and PNGs):
 - gen: networks/s to HDF5 end to end (`metabnet.gen.dataset.run`), by family, size, kinetics,
-  method and threads, against the paper-style Python + networkx generator (metabnet.paper_reference);
+  method and threads, against the paper-style Python + networkx generator (metabnet.bench.paper_reference);
 - solve: per-network time (median and p99) of metabnet's solver and of numpy, scipy, solve_ivp
   (LSODA, BDF), libRoadRunner and COPASI on the same networks with an equilibrium, and how
   many answers agree with metabnet's (relative L1 below 1e-6);
@@ -27,7 +27,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from metabnet import references as ref
+from metabnet.bench import references as ref
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
 from metabnet.solve import solve
@@ -100,7 +100,7 @@ def bench_gen(s: Settings) -> list[dict]:
     threads_all = numba.config.NUMBA_NUM_THREADS
     ref_rate = None
     try:
-        from metabnet import paper_reference
+        from metabnet.bench import paper_reference
 
         k = s.count(4000, 300)
         t = time.perf_counter()

@@ -13,7 +13,7 @@ equilibrium.  It follows DESIGN §2 for S-size `erdos` networks with integer rat
   node to a random other inner node (weight 1-99) until every node reaches excretion;
 - equilibrium: solve L^T x = phi densely, L = D_out - A + diag(e).
 
-    python -m metabnet.paper_reference --count 2000 --seed 0
+    python -m metabnet.bench.paper_reference --count 2000 --seed 0
 """
 import argparse
 import random

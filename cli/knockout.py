@@ -23,7 +23,7 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     with --pairs each pair), score all variants with the model (the shipped one by default; `--model solver`: the exact solver), and
     report which knock-outs destroy the equilibrium and how every concentration moves
     against the intact network (ratio and log2 fold change), as JSON lines and a table."""
-    from metabnet import knockout as ko
+    from metabnet.score import knockout as ko
     from metabnet.fileio import FormatError
     from metabnet.io.formats import read_networks
     from metabnet.progress import progress_bar

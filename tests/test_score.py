@@ -18,7 +18,8 @@ from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary
 from metabnet.learn.model import ModelConfig, build, init_weights
 from metabnet.network import Network
-from metabnet.score import ModelLimits, Scorer, flux_residual, score_files
+from metabnet.score import score_files
+from metabnet.score.scorer import ModelLimits, Scorer, flux_residual
 from metabnet.solve import solve
 
 TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)

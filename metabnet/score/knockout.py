@@ -1,5 +1,5 @@
 """Knock-outs of one network: every variant with one reaction removed (intake and excretion
-reactions included) or, with pairs, two; all scored by one `metabnet.score.Scorer` and
+reactions included) or, with pairs, two; all scored by one `metabnet.score.scorer.Scorer` and
 compared with the intact network: which knock-outs destroy (or create) the equilibrium and
 how each concentration moves (ratio and log2 fold change against the intact network, both
 from the same scorer).

@@ -1,5 +1,5 @@
 """Equilibria and existence labels of one network: `label`, the one routine that gen
-(kernels.batch), solve, score --refine and knockout (metabnet.solve.dispatch) all call.
+(kernels.generator), solve, score --refine and knockout (metabnet.solve.dispatch) all call.
 
 Edge i is (src[i], dst[i], rate[i], km[i]); km is NaN where the flux is linear (and on
 intake edges, whose flux is the constant rate).  Concentrations x are indexed by inner

@@ -11,7 +11,7 @@ import naive
 from metabnet.cli.main import main
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
-from metabnet.kernels import batch as kb
+from metabnet.kernels import generator as kg
 
 HARD = [f for f in FAMILIES if FAMILIES[f].hard]
 SHAPES = ["bowtie", "layered", "modular"]
@@ -99,7 +99,7 @@ def test_paper_family_draws_a_range_of_ends():
     assert counts == {1, 2, 3}
     # without a range, the paper families keep the bytes they had (no extra draw)
     v = GenConfig().vector()
-    assert v[kb.C_N_INTAKE_HI] == v[kb.C_N_INTAKE] == 1 and v[kb.C_N_EXCRETION_HI] == v[kb.C_N_EXCRETION] == 1
+    assert v[kg.C_N_INTAKE_HI] == v[kg.C_N_INTAKE] == 1 and v[kg.C_N_EXCRETION_HI] == v[kg.C_N_EXCRETION] == 1
 
 
 @pytest.mark.parametrize("family", HARD)

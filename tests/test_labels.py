@@ -22,7 +22,7 @@ def rel_l1(a, b):
 @pytest.mark.parametrize("method", ["direct", "ode"])
 @pytest.mark.parametrize("kinetics", KINETICS)
 def test_gen_and_solve_give_the_same_labels_and_bytes(kinetics, method):
-    """gen (kernels.batch) and solve (metabnet.solve.dispatch) call the same routine: the same
+    """gen (kernels.generator) and solve (metabnet.solve.dispatch) call the same routine: the same
     labels, equilibria equal to the last bit, on every family."""
     for k, family in enumerate(FAMILIES):
         cfg = GenConfig(family=family, kinetics=kinetics, method=method, size="custom", n_min=20, n_max=40,

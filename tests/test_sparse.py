@@ -155,7 +155,7 @@ def test_gen_labelled_by_sparse_equals_the_kernels(family, monkeypatch):
 
     cfg = GenConfig(family=family, size="custom", n_min=40, n_max=90)
     dense = generate(cfg, 120, seed=8)
-    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.batch.M_DEFER, then metabnet.solve.sparse
+    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.generator.M_DEFER, then metabnet.solve.sparse
     ours = generate(cfg, 120, seed=8)
     for k in dense:
         if k == "x":

@@ -1,7 +1,7 @@
 """Generator settings (DESIGN §2): graph families, size classes, weights, kinetics, balance.
 
 `GenConfig` is the one description of a run; it travels as JSON into every shard and is
-packed into the float vector the Numba driver reads (`kernels.batch.C_*`).
+packed into the float vector the Numba driver reads (`kernels.generator.C_*`).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from metabnet.kernels import batch as kb
+from metabnet.kernels import generator as kg
 from metabnet.kernels import graphs
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ FAMILIES = {f.name: f for f in (
 )}
 HARD_ENDS = 4  # hard families: 1..4 intake and excretion edges unless --intake-max/--excretion-max
 SIZES = {"S": (32, 64), "M": (64, 128), "L": (128, 256)}  # inner nodes, both ends included
-WEIGHTS = {"unweighted": kb.W_UNWEIGHTED, "integer": kb.W_INTEGER, "log-uniform": kb.W_LOG_UNIFORM}
-BALANCES = {"none": kb.B_NONE, "redeem": kb.B_REDEEM, "drop": kb.B_DROP, "ratio": kb.B_RATIO}
-METHODS = {"direct": kb.M_DIRECT, "ode": kb.M_ODE}
+WEIGHTS = {"unweighted": kg.W_UNWEIGHTED, "integer": kg.W_INTEGER, "log-uniform": kg.W_LOG_UNIFORM}
+BALANCES = {"none": kg.B_NONE, "redeem": kg.B_REDEEM, "drop": kg.B_DROP, "ratio": kg.B_RATIO}
+METHODS = {"direct": kg.M_DIRECT, "ode": kg.M_ODE}
 KINETICS = {"linear": 0, "michaelis-menten": 1}
 
 
@@ -139,17 +139,17 @@ class GenConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
     def vector(self) -> np.ndarray:
-        """The float64 settings vector of kernels.batch."""
-        c = np.zeros(kb.C_SIZE)
+        """The float64 settings vector of kernels.generator."""
+        c = np.zeros(kg.C_SIZE)
         lo, hi = self.node_range
-        c[kb.C_FAMILY] = FAMILIES[self.family].code
-        c[kb.C_N_LO], c[kb.C_N_HI] = lo, hi
-        c[kb.C_M_LO], c[kb.C_M_HI] = self.m_min, self.m_max
-        c[kb.C_N_INTAKE], c[kb.C_N_INTAKE_HI] = self.intake_range
-        c[kb.C_N_EXCRETION], c[kb.C_N_EXCRETION_HI] = self.excretion_range
-        c[kb.C_WEIGHTS], c[kb.C_W_LO], c[kb.C_W_HI] = WEIGHTS[self.weights], self.w_min, self.w_max
-        c[kb.C_KINETICS], c[kb.C_K_LO], c[kb.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
-        c[kb.C_BALANCE], c[kb.C_P_REDEEM], c[kb.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep
-        c[kb.C_RATIO], c[kb.C_METHOD] = self.ratio, METHODS[self.method]
-        c[kb.C_INTAKE_SCALE] = self.intake_scale
+        c[kg.C_FAMILY] = FAMILIES[self.family].code
+        c[kg.C_N_LO], c[kg.C_N_HI] = lo, hi
+        c[kg.C_M_LO], c[kg.C_M_HI] = self.m_min, self.m_max
+        c[kg.C_N_INTAKE], c[kg.C_N_INTAKE_HI] = self.intake_range
+        c[kg.C_N_EXCRETION], c[kg.C_N_EXCRETION_HI] = self.excretion_range
+        c[kg.C_WEIGHTS], c[kg.C_W_LO], c[kg.C_W_HI] = WEIGHTS[self.weights], self.w_min, self.w_max
+        c[kg.C_KINETICS], c[kg.C_K_LO], c[kg.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
+        c[kg.C_BALANCE], c[kg.C_P_REDEEM], c[kg.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep
+        c[kg.C_RATIO], c[kg.C_METHOD] = self.ratio, METHODS[self.method]
+        c[kg.C_INTAKE_SCALE] = self.intake_scale
         return c

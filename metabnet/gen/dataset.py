@@ -16,7 +16,7 @@ from metabnet.batch import Batch
 from metabnet.fileio import write_text
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
-from metabnet.kernels import batch as kb
+from metabnet.kernels import generator as kg
 from metabnet.progress import progress_bar
 from metabnet.gen.shard import ShardError, ShardWriter, open_shard, shard_stats
 
@@ -42,8 +42,8 @@ class Plan:
 
     def batch(self) -> int:
         """Networks per batch: batch_size, fewer when the padded rows of large networks (16 bytes
-        per edge slot and 8 per node, kernels.batch.generate) would pass BATCH_BYTES."""
-        row = 16 * kb.capacity(self.config.vector()) + 8 * self.config.node_range[1]
+        per edge slot and 8 per node, kernels.generator.generate) would pass BATCH_BYTES."""
+        row = 16 * kg.capacity(self.config.vector()) + 8 * self.config.node_range[1]
         return max(1, min(self.batch_size, BATCH_BYTES // row))
 
     def path(self, shard: int) -> Path:

@@ -1,16 +1,16 @@
 """The generation driver's Python side: `generate` labels networks start..start+count-1 of a
-shard with the Numba driver (kernels.batch) and, for large linear runs, the sparse solver."""
+shard with the Numba driver (kernels.generator) and, for large linear runs, the sparse solver."""
 from __future__ import annotations
 
 import numpy as np
 
 from metabnet.batch import Batch
 from metabnet.gen.config import GenConfig
-from metabnet.kernels import batch as kb
+from metabnet.kernels import generator as kg
 from metabnet.solve import sparse
 
 # Linear networks of runs with n_max this large or more are made by the kernels without x
-# (kernels.batch.M_DEFER: the labels are topological) and solved here by metabnet.solve.sparse: the
+# (kernels.generator.M_DEFER: the labels are topological) and solved here by metabnet.solve.sparse: the
 # kernels' dense LU needs an n_max x n_max scratch per chunk of 32 networks and O(n^3) work.
 SPARSE_LABEL_MIN = 2_000
 
@@ -27,19 +27,19 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
                          f"{config.method} need the dense solver, which takes {sparse.DENSE_MAX:,} nodes; "
                          "linear kinetics with --method direct go further")
     if deferred:
-        vector[kb.C_METHOD] = kb.M_DEFER
-    out = Batch(kb.generate(seed, shard, start, count, vector))
+        vector[kg.C_METHOD] = kg.M_DEFER
+    out = Batch(kg.generate(seed, shard, start, count, vector))
     if deferred:
         _solve_sparse(out)
-    bad = np.flatnonzero(out["flags"] & kb.FLAG_ATTEMPTS_EXHAUSTED)
+    bad = np.flatnonzero(out["flags"] & kg.FLAG_ATTEMPTS_EXHAUSTED)
     if bad.size:
         raise RuntimeError(f"network {start + bad[0]}: no network of the target class after "
-                           f"{kb.MAX_ATTEMPTS} attempts; relax --balance/--ratio")
+                           f"{kg.MAX_ATTEMPTS} attempts; relax --balance/--ratio")
     return out
 
 
 def _solve_sparse(out: Batch) -> None:
-    """x, residual and iterations of the bounded networks of a kernels.batch.M_DEFER batch,
+    """x, residual and iterations of the bounded networks of a kernels.generator.M_DEFER batch,
     in place, by metabnet.solve.sparse; the labels (topological, linear) stay as the kernels set
     them, and a residual past 1e-8 sets FLAG_SOLVER_FAILED as in the kernels."""
     for i in np.flatnonzero(out["exists_bounded"]):
@@ -49,4 +49,4 @@ def _solve_sparse(out: Batch) -> None:
         out["x"][out["node_ptr"][i]:out["node_ptr"][i + 1]] = x
         out["residual"][i], out["iterations"][i] = res, it
         if not res <= 1e-8:
-            out["flags"][i] |= kb.FLAG_SOLVER_FAILED
+            out["flags"][i] |= kg.FLAG_SOLVER_FAILED

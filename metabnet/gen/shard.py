@@ -47,7 +47,7 @@ import numpy as np
 from metabnet import __version__
 from metabnet.batch import Batch
 from metabnet.gen.config import GenConfig
-from metabnet.kernels.batch import node_dtype, rate_dtype
+from metabnet.kernels.generator import node_dtype, rate_dtype
 
 MAGIC = "metabnet-shard"
 FORMAT_VERSION = 1

@@ -1,4 +1,4 @@
-"""The parallel batch driver: random networks, labels and equilibria, one network per
+"""The parallel generation driver: random networks, labels and equilibria, one network per
 ``prange`` work item, written into padded per-network rows.
 
 Network ``start + i`` of ``shard`` draws every random number from its own stream

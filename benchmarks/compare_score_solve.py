@@ -19,7 +19,7 @@ of mismatches:
 Then the figures: networks, failed files, throughput of each command (networks per second of
 wall time, start-up and file reading included), the model's accuracy against the exact
 solver and the share of its x within 0.1 / 0.05 relative L1 (computed here from the records,
-independently of metabnet.score.scorer), and the Newton iterations a warm start from the model's x
+independently of metabnet.score), and the Newton iterations a warm start from the model's x
 saved (solver iterations: Newton steps, plus ODE steps where Newton stalled; split into the
 warm starts that certified the equilibrium and those that certified nothing, after which the
 cold solve decided).  The exit code is 1 when any check failed.
@@ -71,7 +71,7 @@ def errors(path: Path) -> list[str]:
 
 
 def summary_numbers(text: str) -> dict:
-    """The figures of score's summary table (metabnet.score.scorer.Tally.table) that records can check."""
+    """The figures of score's summary table (metabnet.score.runs.Tally.table) that records can check."""
     out = {}
     for key, pattern in (("networks", r"networks scored\s+([\d,]+)"),
                          ("with", r"with an equilibrium\s+([\d,]+)"), ("without", r"\n\s+without\s+([\d,]+)"),

@@ -22,7 +22,7 @@ from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
  C_INTAKE_SCALE, C_N_INTAKE_HI, C_N_EXCRETION_HI, C_SIZE) = range(22)
 W_UNWEIGHTED, W_INTEGER, W_LOG_UNIFORM = 0, 1, 2
 B_NONE, B_REDEEM, B_DROP, B_RATIO = 0, 1, 2, 3
-M_DIRECT, M_ODE, M_DEFER = 0, 1, 2  # M_DEFER: linear labels only, x NaN (metabnet.gen.config solves)
+M_DIRECT, M_ODE, M_DEFER = 0, 1, 2  # M_DEFER: linear labels only, x NaN (metabnet.gen.driver solves)
 FLAG_SOLVER_FAILED, FLAG_ATTEMPTS_EXHAUSTED = 1, 2
 MAX_ATTEMPTS = 10_000
 CHUNK = 32
@@ -195,7 +195,7 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
             unique, bounded = _labels(n, to_exc, from_in)
         flags = 0
         if cfg[C_METHOD] == M_DEFER:  # linear: the labels are the topological ones above;
-            x[:n] = np.nan  # metabnet.gen.config solves x sparsely afterwards
+            x[:n] = np.nan  # metabnet.gen.driver solves x sparsely afterwards
             res, it = np.nan, 0
         else:
             method = METHOD_ODE if cfg[C_METHOD] == M_ODE else METHOD_DIRECT

@@ -63,7 +63,7 @@ def jsonl_out(path=None):
 def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False):
     """Yield write(record): one row per network in `path`, one per concentration in
     `x_csv_path(path)` (file, name, node, x, and x_exact / x_model with `verify` / `refine`);
-    the columns of `flag`, `verify` and `refine` runs (metabnet.score.scorer) are added."""
+    the columns of `flag`, `verify` and `refine` runs (metabnet.score) are added."""
     cols = list(CSV_COLUMNS) + list(CSV_FLAG_COLUMNS if flag else ()) + list(CSV_VERIFY_COLUMNS if verify else ()) \
         + list(CSV_REFINE_COLUMNS if refine else ())
     xcols, vecs = ["file", "name", "node", "x"], ["x"]

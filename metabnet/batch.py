@@ -1,6 +1,6 @@
 """`Batch`: networks and their labels as CSR arrays, keyed as the datasets of a shard
 (metabnet.gen.shard) - the one form in which networks travel from the generator, the shards and
-network files to the model.  Built here from Network objects (`as_batch`, `networks_batch`),
+network files to the model.  Built here from Network objects (`as_batch`; with exact labels: metabnet.solve.labels),
 sliced (`take`) and joined (`concat`) here.
 
 Per network: ``n``, ``exists_unique``, ``exists_bounded`` (and, from the generator or a
@@ -55,22 +55,6 @@ def as_batch(nets: list[Network], labels=None, family: str = "files") -> Batch:
         exists_bounded=np.array([b for _, b, _ in labels], bool),
         family=np.full(len(nets), family, dtype=object),
         kinetics=np.array([net.kinetics for net in nets], dtype=object))
-
-
-def networks_batch(nets: list[Network], family: str = "files") -> Batch:
-    """CSR Batch of Network objects with labels: those a token JSON file carries
-    (meta "exists_unique" / "x"), else computed by the exact solver."""
-    from metabnet.solve import solve  # the Numba solver loads only when a label is missing
-
-    labels = []
-    for net in nets:
-        if net.meta.get("exists_unique") is not None:
-            x = net.meta.get("x")
-            labels.append((net.meta["exists_unique"], x is not None, x))
-        else:
-            r = solve(net)
-            labels.append((r["exists_unique"], r["exists_bounded"], r["x"]))
-    return as_batch(nets, labels, family)
 
 
 # ---- slicing and joining -------------------------------------------------------------

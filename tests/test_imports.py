@@ -22,8 +22,7 @@ LEAVES = {
     # the capacity certificate walks the graph with reach's searches, the saturation
     # certificate solves with linalg's LU (reach and linalg import only _jit)
     "metabnet.kernels.kinetics": {"metabnet.kernels._jit", "metabnet.kernels.reach", "metabnet.kernels.linalg"},
-    # networks_batch labels unlabelled networks with the exact solver (a lazy import)
-    "metabnet.batch": {"metabnet.network", "metabnet.solve"},
+    "metabnet.batch": {"metabnet.network"},
 }
 
 

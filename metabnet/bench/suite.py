@@ -257,7 +257,8 @@ def _sync(device):
 def bench_infer(s: Settings) -> list[dict]:
     import torch
 
-    from metabnet.batch import networks_batch, take
+    from metabnet.batch import take
+    from metabnet.solve import networks_batch
     from metabnet.learn.evaluate import evaluate_predictions
     from metabnet.learn.predict import predict
 
@@ -325,7 +326,8 @@ def _best(fn, repeats: int = 3) -> float:
 
 
 def bench_scale(s: Settings) -> list[dict]:
-    from metabnet.batch import networks_batch, take
+    from metabnet.batch import take
+    from metabnet.solve import networks_batch
     from metabnet.learn.predict import load_model, predict
     from metabnet.learn.shipped import model_path
 

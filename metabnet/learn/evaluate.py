@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from metabnet.learn.archs import ARCHS
-from metabnet.batch import Batch, concat, networks_batch, take
+from metabnet.batch import Batch, concat, take
+from metabnet.solve import networks_batch
 from metabnet.fileio import FormatError
 from metabnet.io.formats import iter_network_files, read_networks
 from metabnet.learn.loader import ShardIndex, size_bucket

@@ -23,7 +23,8 @@ class Family:
 
 
 FAMILIES = {f.name: f for f in (
-    Family("erdos", graphs.ERDOS, "directed G(n, p) with p = m / (n (n - 1)); the training default"),
+    Family("erdos", graphs.ERDOS, "directed G(n, p) with p = m / (n (n - 1)); the training default",
+           min_nodes=2),  # p needs n - 1 > 0
     Family("erdos_gnm", graphs.ERDOS_GNM, "directed G(n, m): exactly m distinct edges"),
     Family("small_world", graphs.SMALL_WORLD,
            "Watts-Strogatz ring of degree ~2m/n, rewiring p ~ U[0,1], random edge directions"),
@@ -88,6 +89,8 @@ class GenConfig:
         checks = [
             (self.family in FAMILIES, f"unknown family {self.family!r} (choose from {', '.join(FAMILIES)})"),
             (self.size in SIZES or self.size == "custom", f"unknown size {self.size!r} (S, M, L or custom)"),
+            (self.size != "custom" or None not in (self.n_min, self.n_max),
+             "size custom needs both n_min and n_max (--n-min, --n-max)"),
             (1 <= lo <= hi <= 65_000, f"bad node range {lo}..{hi}"),
             (0 < self.m_min <= self.m_max, f"bad edge factor range {self.m_min}..{self.m_max}"),
             (self.intake >= 1 and self.excretion >= 1, "need at least one intake and one excretion edge"),

@@ -44,7 +44,7 @@ def _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in):
 
 
 @jit
-def _labels(n, to_exc, from_in):
+def topological_labels(n, to_exc, from_in):
     """(unique, bounded) by the topological rules of DESIGN §1."""
     unique = True
     bounded = True
@@ -74,4 +74,4 @@ def reachability(n, src, dst):
 def labels(n, src, dst):
     """Public wrapper: topological (unique, bounded) existence labels."""
     to_exc, from_in = reachability(n, src, dst)
-    return _labels(n, to_exc, from_in)
+    return topological_labels(n, to_exc, from_in)

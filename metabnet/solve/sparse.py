@@ -8,7 +8,7 @@ every verdict computed by the kernels' own `balance`, `rel_residual` and range c
 
 A linear system -J dx = f is solved by
 - a fill-reducing sparse LU (SuperLU through scipy.sparse.linalg.splu, COLAMD ordering) below
-  KRYLOV_MIN nodes: exact;
+  limits.KRYLOV_MIN nodes (metabnet.solve.limits): exact;
 - above it, BiCGSTAB (or GMRES) preconditioned by an incomplete LU of the same matrix
   (`_krylov_solve`), accepted only when the kernels' relative residual of the result is at
   most KRYLOV_TOL (1e-16..1e-12 as measured), else the full LU.
@@ -34,12 +34,10 @@ from metabnet.kernels.kinetics import SLACK_MIN, balance, edge_arrays, l1, min_s
 from metabnet.kernels.newton import (ACCEPT_DECREASE, FAILED, NEWTON_XTOL, NO_EQUILIBRIUM, OK, newton_bound,
                                      newton_step, over_capacity, range_status, verdict)
 from metabnet.kernels.reach import reachability, topological_labels
+from metabnet.solve import limits
 
-SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve.dispatch comes here (benchmarks/sparse_solve.py)
-KRYLOV_MIN = 800  # from here linear systems go to preconditioned BiCGSTAB first (benchmarks/README.md)
 KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
 NEWTON_MAX_ITER = 60  # then the dense kernels decide (near capacity x doubles per step: ~40 steps)
-DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)
 
 
 class NeedsDense(RuntimeError):
@@ -141,7 +139,7 @@ def solve(n, src, dst, rate, km=None):
     x = np.zeros(n)
     if not mm:
         f, _, _ = s.balance(x)
-        dx, method = s.step(x, f, s.k >= KRYLOV_MIN)
+        dx, method = s.step(x, f, s.k >= limits.KRYLOV_MIN)
         x[s.active - 1] = dx
         res = s.balance(x)[2]
         if not res == res:

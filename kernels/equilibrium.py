@@ -1,5 +1,8 @@
-"""Equilibria and existence labels of one network: `label`, the one routine that gen
-(kernels.generator), solve, score --refine and knockout (metabnet.solve.dispatch) all call.
+"""Equilibria and existence labels of one network with the dense kernels: `label`, called by
+gen (kernels.generator) and, below metabnet.solve.limits.SPARSE_MIN nodes or when the sparse
+route has no verdict, by solve, score --refine and knockout (metabnet.solve.dispatch).
+Larger networks are labelled by metabnet.solve.sparse (and large linear `gen` runs by it too,
+kernels.generator.M_DEFER), which shares the Newton step and verdicts (kernels.newton).
 
 Edge i is (src[i], dst[i], rate[i], km[i]); km is NaN where the flux is linear (and on
 intake edges, whose flux is the constant rate).  Concentrations x are indexed by inner

@@ -70,8 +70,3 @@ def reachability(n, src, dst):
            np.empty(n + 2, np.int64), to_exc, from_in)
     return to_exc, from_in
 
-
-def labels(n, src, dst):
-    """Public wrapper: topological (unique, bounded) existence labels."""
-    to_exc, from_in = reachability(n, src, dst)
-    return topological_labels(n, to_exc, from_in)

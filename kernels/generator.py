@@ -14,7 +14,7 @@ from metabnet.kernels.equilibrium import BEYOND as SOLVE_BEYOND
 from metabnet.kernels.equilibrium import FAILED as SOLVE_FAILED
 from metabnet.kernels.equilibrium import METHOD_DIRECT, METHOD_ODE, label
 from metabnet.kernels.graphs import LONGPATH, TRAP, hard_network, random_graph
-from metabnet.kernels.reach import _bfs, _labels, _reach
+from metabnet.kernels.reach import _bfs, _reach, topological_labels
 from metabnet.kernels.rng import log_uniform, randint, stream_seed, uniform
 
 (C_FAMILY, C_N_LO, C_N_HI, C_M_LO, C_M_HI, C_N_INTAKE, C_N_EXCRETION, C_WEIGHTS, C_W_LO,
@@ -179,7 +179,7 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
                 rate[e] = np.float64(np.float32(rate[e] * cfg[C_INTAKE_SCALE]))
             km[e] = _km(state, cfg, src[e] == 0)
         _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
-        unique, bounded = _labels(n, to_exc, from_in)
+        unique, bounded = topological_labels(n, to_exc, from_in)
         if fam < TRAP and not unique and ((balance == B_REDEEM and uniform(state) < cfg[C_P_REDEEM])
                            or (balance == B_RATIO and target == 1)):
             while not unique:
@@ -190,9 +190,9 @@ def _one_network(gi, seed, shard, cfg, state, src, dst, rate, km, x, scratch_i, 
                 redeemed += 1
                 if to_exc[dst[m - n_ex - 1]]:  # the new edge reaches excretion: update
                     _bfs(n, m, dst, src, n + 1, ptr, adj, queue, to_exc)
-                    unique, bounded = _labels(n, to_exc, from_in)
+                    unique, bounded = topological_labels(n, to_exc, from_in)
             _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in)
-            unique, bounded = _labels(n, to_exc, from_in)
+            unique, bounded = topological_labels(n, to_exc, from_in)
         flags = 0
         if cfg[C_METHOD] == M_DEFER:  # linear: the labels are the topological ones above;
             x[:n] = np.nan  # metabnet.gen.driver solves x sparsely afterwards

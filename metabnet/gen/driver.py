@@ -1,5 +1,6 @@
 """The generation driver's Python side: `generate` labels networks start..start+count-1 of a
-shard with the Numba driver (kernels.generator) and, for large linear runs, the sparse solver."""
+shard with the Numba driver (kernels.generator) and, for large linear runs (from
+metabnet.solve.limits.SPARSE_LABEL_MIN nodes), the sparse solver."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,12 +8,7 @@ import numpy as np
 from metabnet.batch import Batch
 from metabnet.gen.config import GenConfig
 from metabnet.kernels import generator as kg
-from metabnet.solve import sparse
-
-# Linear networks of runs with n_max this large or more are made by the kernels without x
-# (kernels.generator.M_DEFER: the labels are topological) and solved here by metabnet.solve.sparse: the
-# kernels' dense LU needs an n_max x n_max scratch per chunk of 32 networks and O(n^3) work.
-SPARSE_LABEL_MIN = 2_000
+from metabnet.solve import limits, sparse
 
 
 def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start: int = 0) -> Batch:
@@ -21,10 +17,10 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
         raise ValueError("count, seed, shard and start must be non-negative")
     vector = config.vector()
     hi = config.node_range[1]
-    deferred = config.kinetics == "linear" and config.method == "direct" and hi >= SPARSE_LABEL_MIN
-    if hi > sparse.DENSE_MAX and not deferred:
+    deferred = config.kinetics == "linear" and config.method == "direct" and hi >= limits.SPARSE_LABEL_MIN
+    if hi > limits.DENSE_MAX and not deferred:
         raise ValueError(f"networks of up to {hi:,} nodes: {config.kinetics} labels by --method "
-                         f"{config.method} need the dense solver, which takes {sparse.DENSE_MAX:,} nodes; "
+                         f"{config.method} need the dense solver, which takes {limits.DENSE_MAX:,} nodes; "
                          "linear kinetics with --method direct go further")
     if deferred:
         vector[kg.C_METHOD] = kg.M_DEFER

@@ -3,23 +3,22 @@
 Work is sized by reactions, not by the declared node count: inner nodes that no reaction
 touches are left out of the solve (they stay at 0 and reach nothing), so a network of a
 million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
-is refused with a `SolveError` naming the file: more than `MAX_NODES` inner nodes (the
-answer alone would not fit), or more than `MAX_SPARSE` nodes with reactions.  Networks of
-sparse.SPARSE_MIN nodes with reactions or more go to metabnet.solve.sparse (sparse LU / Krylov,
-sparse Newton), the others to the kernels' dense solvers; what needs the dense kernels
-(the ODE, a warm start, a Newton stall) beyond sparse.DENSE_MAX nodes is refused.
+is refused with a `SolveError` naming the file: more than `limits.MAX_NODES` inner nodes
+(the answer alone would not fit), or more than `limits.MAX_SPARSE` nodes with reactions.
+Networks of limits.SPARSE_MIN nodes with reactions or more go to metabnet.solve.sparse
+(sparse LU / Krylov, sparse Newton), the others to the kernels' dense solvers; what needs
+the dense kernels (the ODE, a warm start, a Newton stall) beyond limits.DENSE_MAX nodes is
+refused.  Every threshold lives in metabnet.solve.limits.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from metabnet.solve import sparse
+from metabnet.solve import limits, sparse
 from metabnet.kernels import equilibrium as keq
 from metabnet.network import Network
 
 METHODS = ("direct", "ode")
-MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
-MAX_SPARSE = 1_000_000  # nodes with reactions: sparse matrices of O(reactions) (metabnet.solve.sparse)
 
 
 class SolveError(RuntimeError, ValueError):
@@ -66,14 +65,14 @@ def _where(net: Network) -> str:
 def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
     """(the inner nodes some reaction touches, the network on them renumbered 1..k), or
     (None, net) when every node is touched; SolveError when it cannot fit."""
-    if net.n > MAX_NODES:
+    if net.n > limits.MAX_NODES:
         raise SolveError(f"{_where(net)}: {net.n:,} inner nodes, more than the solver takes "
-                         f"({MAX_NODES:,}: the answer alone would not fit)")
+                         f"({limits.MAX_NODES:,}: the answer alone would not fit)")
     src, dst = net.src.astype(np.int64), net.dst.astype(np.int64)
     touched = np.unique(np.concatenate([src[src > 0], dst[dst <= net.n]]))
-    if touched.size > MAX_SPARSE:
+    if touched.size > limits.MAX_SPARSE:
         raise SolveError(f"{_where(net)}: {touched.size:,} nodes with reactions, more than the "
-                         f"sparse solver takes ({MAX_SPARSE:,})")
+                         f"sparse solver takes ({limits.MAX_SPARSE:,})")
     if touched.size == net.n:
         return None, net
     k = touched.size
@@ -85,18 +84,18 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
 
 def _solve(net: Network, method: str, x0):
     """(unique, bounded, x, relative residual, iterations, method): by metabnet.solve.sparse from
-    sparse.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the kernels'
-    one labelling routine (kernels.equilibrium.label)."""
+    limits.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the dense
+    kernels' labelling routine (kernels.equilibrium.label)."""
     km = net.km_or_nan()
-    if net.n >= sparse.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
+    if net.n >= limits.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
         try:
             return sparse.solve(net.n, net.src, net.dst, net.rate, km)
         except sparse.NeedsDense:
             pass
-    if net.n > sparse.DENSE_MAX:
+    if net.n > limits.DENSE_MAX:
         what = "the ODE" if method == "ode" else "a warm start or a Newton stall"
         raise SolveError(f"{_where(net)}: {net.n:,} nodes with reactions, more than the dense "
-                         f"solver takes ({sparse.DENSE_MAX:,}) for {what}")
+                         f"solver takes ({limits.DENSE_MAX:,}) for {what}")
     try:
         return keq.solve(net.n, net.src, net.dst, net.rate, km, x0, method)
     except keq.BeyondRange as e:  # no label can be certified: say so, naming the network

@@ -8,7 +8,7 @@ every verdict computed by the kernels' own `balance`, `rel_residual` and range c
 
 A linear system -J dx = f is solved by
 - a fill-reducing sparse LU (SuperLU through scipy.sparse.linalg.splu, COLAMD ordering) below
-  KRYLOV_MIN nodes: exact;
+  limits.KRYLOV_MIN nodes (metabnet.solve.limits): exact;
 - above it, BiCGSTAB (or GMRES) preconditioned by an incomplete LU of the same matrix
   (`_krylov_solve`), accepted only when the kernels' relative residual of the result is at
   most KRYLOV_TOL (1e-16..1e-12 as measured), else the full LU.
@@ -17,10 +17,12 @@ A linear system -J dx = f is solved by
   ordering SuperLU was given, where the preconditioned iteration takes ~40-50 ms; the
   near-singular systems of `gen`'s one-exit networks of that size take 0.04-1.8 s.
 
-Michaelis-Menten networks: damped Newton from 0 as in the Newton phase of
-kernels.equilibrium._continuation (non-negativity bound, backtracking on the L1 imbalance,
-stop when a full step moves x by at most NEWTON_XTOL), with one sparse LU per step; anything else (a stall, a node near capacity)
-hands the network to the dense kernels, which certify or integrate (`metabnet.solve.dispatch`).
+Michaelis-Menten networks: damped Newton from 0 as in the Newton phase of the kernels'
+continuation, with one sparse LU per step for the direction and the kernels' own step
+(kernels.newton: non-negativity bound, backtracking on the L1 imbalance, stop when a full
+step moves x by at most NEWTON_XTOL) and verdicts; anything else (a stall, a node near
+capacity) hands the network to the dense kernels, which certify or integrate
+(`metabnet.solve.dispatch`).
 """
 from __future__ import annotations
 
@@ -28,15 +30,14 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
-from metabnet.kernels import equilibrium as keq
-from metabnet.kernels.kinetics import balance, edge_arrays, min_slack, rel_residual
-from metabnet.kernels.reach import _labels, reachability
+from metabnet.kernels.kinetics import SLACK_MIN, balance, edge_arrays, l1, min_slack, rel_residual
+from metabnet.kernels.newton import (ACCEPT_DECREASE, FAILED, NEWTON_XTOL, NO_EQUILIBRIUM, OK, newton_bound,
+                                     newton_step, over_capacity, range_status, verdict)
+from metabnet.kernels.reach import reachability, topological_labels
+from metabnet.solve import limits
 
-SPARSE_MIN = 600  # nodes with reactions from which metabnet.solve.dispatch comes here (benchmarks/sparse_solve.py)
-KRYLOV_MIN = 800  # from here linear systems go to preconditioned BiCGSTAB first (benchmarks/README.md)
 KRYLOV_TOL = 1e-10  # largest relative residual (kinetics.rel_residual) accepted from BiCGSTAB
 NEWTON_MAX_ITER = 60  # then the dense kernels decide (near capacity x doubles per step: ~40 steps)
-DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)
 
 
 class NeedsDense(RuntimeError):
@@ -131,63 +132,53 @@ def solve(n, src, dst, rate, km=None):
     "sparse-lu" or "sparse-ilu-krylov".  Michaelis-Menten: method "sparse-newton", or
     NeedsDense when Newton ends without a certified verdict."""
     s = _System(n, src, dst, rate, km)
-    unique, bounded = _labels(n, s.to_exc, s.from_in)
+    unique, bounded = topological_labels(n, s.to_exc, s.from_in)
     mm = bool(np.isfinite(s.km[s.src > 0]).any())
     if not bounded:
         return False, False, None, np.nan, 0, "sparse-newton" if mm else "sparse"
     x = np.zeros(n)
     if not mm:
         f, _, _ = s.balance(x)
-        dx, method = s.step(x, f, s.k >= KRYLOV_MIN)
+        dx, method = s.step(x, f, s.k >= limits.KRYLOV_MIN)
         x[s.active - 1] = dx
         res = s.balance(x)[2]
         if not res == res:
             raise NeedsDense("sparse solve gave no finite x")
         return bool(unique), True, x, res, 1, method
     status, res, it = _newton(s, x)
-    if status == keq.NO_EQUILIBRIUM:
+    if status == NO_EQUILIBRIUM:
         return False, False, None, res, it, "sparse-newton"
-    if status != keq.OK:
+    if status != OK:
         raise NeedsDense("sparse Newton found no certified equilibrium")
     return bool(unique), True, x, res, it, "sparse-newton"
 
 
 def _newton(s: _System, x):
-    """Damped Newton as in kernels.equilibrium._continuation, with sparse steps; (status,
-    relative residual, iterations).
-    Returns FAILED where the kernel would go on to its rounding-level or capacity checks."""
-    scratch = np.empty((2, s.n))
-    if keq._over_capacity(s.n, s.m, s.src, s.dst, s.rate, s.km, scratch[0]):
-        return keq.NO_EQUILIBRIUM, np.inf, 0
-    f, norm, res = s.balance(x)
+    """Damped Newton as in the Newton phase of kernels.equilibrium._continuation, with sparse
+    directions and the kernels' own step (kernels.newton); (status, relative residual,
+    iterations).  Returns FAILED where the kernel would go on to its rounding-level or
+    capacity checks."""
+    scratch = np.empty((3, s.n))
+    if over_capacity(s.n, s.m, s.src, s.dst, s.rate, s.km, scratch[0]):
+        return NO_EQUILIBRIUM, np.inf, 0
+    f, _, res = s.balance(x)
+    norm = l1(s.n, f)
     quiet = 0
     for it in range(1, NEWTON_MAX_ITER + 1):
         dx, _ = s.step(x, f, False)
-        xa = x[s.active - 1]
-        neg = xa + dx < 0.0
-        lam = min(1.0, float(np.min(0.9 * xa[neg] / -dx[neg]))) if neg.any() else 1.0
-        moved = dx != 0.0
-        step = float(np.max(np.abs(dx[moved]) / np.maximum(np.abs(xa[moved] + dx[moved]), 1e-300),
-                            initial=0.0))
-        x0 = x.copy()
-        for _ in range(30):
-            x[s.active - 1] = xa + lam * dx
-            f, new_norm, res = s.balance(x)
-            if new_norm <= (1.0 - 1e-4 * lam) * norm:
-                break
-            lam *= 0.5
-        else:
-            x[:] = x0
-            return keq.FAILED, res, it
-        norm = new_norm
-        if lam == 1.0 and step <= keq.NEWTON_XTOL:
-            return keq._range_status(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]), res, it
+        lam, step = newton_bound(s.n, s.idx, x, dx)
+        accepted, lam, norm = newton_step(s.n, s.m, s.src, s.dst, s.rate, s.km, s.idx, dx, lam, norm,
+                                          ACCEPT_DECREASE, x, scratch[2], s.f, s.gross)
+        if not accepted:
+            return FAILED, res, it
+        res = float(rel_residual(s.n, s.f, s.gross))
+        if lam == 1.0 and step <= NEWTON_XTOL:
+            return range_status(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]), res, it
         # at rounding level the step can stay above NEWTON_XTOL: three quiet steps end it (as the kernel)
-        verdict = keq._verdict(s.n, s.m, s.src, s.dst, s.rate, s.km, x, f, s.gross, scratch[0], scratch[1],
-                               keq.NEWTON_XTOL)
-        quiet = 0 if verdict == keq.FAILED else quiet + 1
+        status = verdict(s.n, s.m, s.src, s.dst, s.rate, s.km, x, f, s.gross, scratch[0], scratch[1], NEWTON_XTOL)
+        quiet = 0 if status == FAILED else quiet + 1
         if quiet == 3:
-            return verdict, res, it
-        if not (min_slack(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]) >= keq.SLACK_MIN):
-            return keq.FAILED, res, it  # near a capacity: the kernels' certificates decide
-    return keq.FAILED, res, NEWTON_MAX_ITER
+            return status, res, it
+        if not (min_slack(s.n, s.m, s.src, s.dst, s.rate, s.km, x, scratch[0], scratch[1]) >= SLACK_MIN):
+            return FAILED, res, it  # near a capacity: the kernels' certificates decide
+    return FAILED, res, NEWTON_MAX_ITER

@@ -52,6 +52,11 @@ class Plan:
                 "count": self.count, "shard_size": self.shard_size}
 
 
+def looks_like_manifest(obj) -> bool:
+    """Whether a parsed JSON value is a manifest (`Plan.manifest`) rather than a network."""
+    return isinstance(obj, dict) and {"config", "seed", "count", "shard_size"} <= obj.keys() and "n" not in obj
+
+
 def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) -> str:
     """Generate one shard into place (a Dask task, or a local step); returns its path.
 

@@ -18,7 +18,7 @@ import torch
 
 import metabnet
 from metabnet.bench.suite import cpu_name
-from metabnet.fileio import temporary_name
+from metabnet.fileio import atomic_write
 from metabnet.learn.shipped import DEFAULT
 
 
@@ -48,9 +48,8 @@ def main():
                        "trained_iters_extra": trained_iters}
     if a.kinetics:
         ckpt["shipped"]["kinetics"] = a.kinetics.split(",")
-    tmp = temporary_name(a.out)
-    torch.save(ckpt, tmp)
-    os.replace(tmp, a.out)  # never a half-written checkpoint under the final name
+    with atomic_write(a.out, "wb") as f:  # never a half-written checkpoint under the final name
+        torch.save(ckpt, f)
     print(f"{a.out}: {a.out.stat().st_size:,} bytes")
 
 

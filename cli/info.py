@@ -22,9 +22,8 @@ def info(shard, model_spec, as_json):
     from metabnet.gen.shard import ShardError, open_shard
 
     try:
-        with open_shard(shard) as f:
-            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            datasets = {k: f"{f[k].dtype} {f[k].shape}" for k in f}
+        with open_shard(shard) as reader:
+            attrs, datasets = reader.attrs, reader.datasets()
         stats = summarize([shard])
     except ShardError as e:
         raise click.ClickException(str(e)) from None

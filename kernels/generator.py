@@ -28,18 +28,6 @@ MAX_ATTEMPTS = 10_000
 CHUNK = 32
 
 
-def node_dtype(n_max):
-    """The smallest unsigned type that holds node ids 0..n_max+1."""
-    return np.uint8 if n_max <= 254 else np.uint16
-
-
-def rate_dtype(cfg):
-    """uint8 when every rate is an integer up to 255 (exact and 4x smaller), else float32."""
-    exact = cfg[C_WEIGHTS] == W_UNWEIGHTED or (cfg[C_WEIGHTS] == W_INTEGER and cfg[C_W_HI] <= 255)
-    exact = exact and cfg[C_INTAKE_SCALE] == 1.0
-    return np.uint8 if exact else np.float32
-
-
 def capacity(cfg):
     """Edge slots per network: intake + inner (at most ceil(m_hi n) or a full ring) +
     redemption edges (at most 2 n) + excretion; the hard families' structural edges (spanning
@@ -261,9 +249,10 @@ def _compact(m, ptr, rows, out):
         out[ptr[i]:ptr[i + 1]] = rows[i, :m[i]]
 
 
-def generate(seed, shard, start, count, cfg):
+def generate(seed, shard, start, count, cfg, node_dtype=np.int32, rate_dtype=np.float32):
     """Public wrapper: networks start..start+count-1 of a shard as a dict of CSR arrays,
-    keyed as the datasets of a shard (metabnet.gen.shard)."""
+    keyed as the datasets of a shard (metabnet.gen.shard); node ids and rates are stored as
+    `node_dtype` and `rate_dtype` (the caller's choice: metabnet.gen.shard.storage_dtypes)."""
     cfg = np.ascontiguousarray(cfg, dtype=np.float64)
     if cfg.shape != (C_SIZE,):
         raise ValueError(f"cfg must be a float64 vector of length {C_SIZE}")
@@ -287,8 +276,7 @@ def generate(seed, shard, start, count, cfg):
     for k in ("residual", "redeemed", "iterations", "attempts", "flags"):
         out[k] = o[k]
     out["edge_ptr"], out["node_ptr"] = edge_ptr, node_ptr
-    node = node_dtype(n_max)
-    for k, dtype in (("src", node), ("dst", node), ("rate", rate_dtype(cfg)), ("km", np.float32)):
+    for k, dtype in (("src", node_dtype), ("dst", node_dtype), ("rate", rate_dtype), ("km", np.float32)):
         out["edge_" + k] = np.empty(edge_ptr[-1], dtype)
         _compact(o["m"], edge_ptr, o[k], out["edge_" + k])
     out["x"] = np.empty(node_ptr[-1])

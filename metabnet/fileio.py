@@ -1,5 +1,6 @@
 """File I/O shared by every reader and writer of network files: the one-line `FormatError`,
-reading text and JSON, writing through a temporary name, and numbers that read back exactly.
+reading text and JSON, writing through a temporary name (`AtomicFile`, `atomic_write`: the one way
+every writer of metabnet writes a file), and numbers that read back exactly.
 
 Imports nothing of the project's, so any module may use it.
 """
@@ -69,28 +70,72 @@ def load_json(path):
     return parse_json(path, read_text(path))
 
 
-def temporary_name(path) -> Path:
-    """The hidden name beside `path` that a file is written under before the rename."""
+def temporary_name(path, suffix: str = ".tmp") -> Path:
+    """The name beside `path` that a file is written under before the rename: NAME + suffix
+    (``.tmp``; ``.part`` for result records, which keep what was written when a run stops)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.tmp")
+    return path.with_name(path.name + suffix)
+
+
+class AtomicFile:
+    """A file written under a temporary name beside `path` (`temporary_name`) and renamed onto
+    `path` when complete (`commit`), so a killed or failed run never leaves a half-written
+    `path`.  Whatever is at the temporary name already - the file of a killed run, or a
+    symbolic link planted there - is removed first (removing a link leaves what it points to
+    untouched); the file is then created exclusively and never through a link, by `open`
+    (O_CREAT | O_EXCL | O_NOFOLLOW) or by a library that creates files itself in an exclusive
+    mode (h5py's "w-", metabnet.gen.shard), so a link planted again in between makes the
+    creation fail instead of being followed."""
+
+    def __init__(self, path, suffix: str = ".tmp"):
+        self.path = Path(path)
+        self.tmp = temporary_name(self.path, suffix)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+    def open(self, mode: str = "w", **kw):
+        """The temporary file, created exclusively, as a file object ("w" text, "wb" bytes)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.tmp, flags, 0o666)
+        try:
+            return os.fdopen(fd, mode, **kw)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "w", suffix: str = ".tmp", keep_partial: bool = False, **kw):
+    """Yield a file object (`AtomicFile.open`) that becomes `path` when the block ends without
+    an error.  On an error the temporary file is removed, or with `keep_partial` kept (result
+    records: the lines written so far).  OSError is raised as it comes."""
+    file = AtomicFile(path, suffix)
+    try:
+        with file.open(mode, **kw) as f:
+            yield f
+    except BaseException:
+        if not keep_partial:
+            file.discard()
+        raise
+    file.commit()
 
 
 @contextlib.contextmanager
 def atomic_open(path, newline: str | None = None):
-    """Yield a text file (UTF-8) that becomes `path` only when the block ends without an
-    error: it is written under `temporary_name(path)` and renamed, so a killed or failed run
-    never leaves a half-written `path`.  OSError becomes FormatError."""
-    path = Path(path)
-    tmp = temporary_name(path)
+    """Yield a UTF-8 text file that becomes `path` only when the block ends without an
+    error (`atomic_write`); OSError becomes FormatError."""
     try:
-        with open(tmp, "w", encoding="utf-8", newline=newline) as f:
+        with atomic_write(path, "w", encoding="utf-8", newline=newline) as f:
             yield f
-        os.replace(tmp, path)
     except OSError as e:
         raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def write_text(path, text: str) -> None:

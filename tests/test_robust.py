@@ -250,6 +250,50 @@ def test_atomic_open_leaves_nothing_half_written(tmp_path):
     assert path.read_text() == "{}" and list(tmp_path.iterdir()) == [path]
 
 
+# a symbolic link planted at the temporary name an output is written under is never followed
+# (issue 21): the file it points to stays as it was, and the output is written whole
+@pytest.mark.parametrize("command, temporary", [
+    (["solve"], "out.jsonl.part"),
+    (["score", "--model", "solver"], "out.jsonl.part"),
+    (["score", "--model", "solver", "--format", "csv"], "out.x.csv.part"),
+    (["convert"], "out.jsonl.tmp"),
+    (["convert", "--to", "json"], "folder/ok.json.tmp"),
+])
+def test_a_link_planted_at_the_temporary_name_is_not_followed(tmp_path, command, temporary):
+    src = tmp_path / "in" / "nets.jsonl"
+    src.parent.mkdir()
+    write_networks(src, [OK])
+    out = tmp_path / ("folder" if "--to" in command else "out.jsonl")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "folder").mkdir()
+    link = tmp_path / temporary
+    link.symlink_to(victim)
+    args = [command[0], src, out, *command[1:]] if command[0] == "convert" else [*command, src, "--out", out]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert victim.read_text() == "precious\n" and not link.is_symlink()
+    if command[0] == "convert":
+        names = [net.name for net in read_networks(out / "ok.json" if out.is_dir() else out)]
+    elif "csv" in command:
+        names = [row["name"] for row in csv.DictReader(io.StringIO(out.read_text()))]
+    else:
+        names = [json.loads(line)["name"] for line in out.read_text().splitlines()]
+    assert names == ["ok"]
+
+
+def test_atomic_write_never_creates_through_a_link(tmp_path):
+    from metabnet.fileio import AtomicFile
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    file = AtomicFile(tmp_path / "out.txt")
+    file.tmp.symlink_to(victim)  # planted after the temporary name was cleared
+    with pytest.raises(FileExistsError):
+        file.open("w")
+    assert victim.read_text() == "precious"
+
+
 # ---- progress in logs ---------------------------------------------------------------------
 def test_progress_is_a_few_lines_when_stderr_is_not_a_terminal():
     log = io.StringIO()

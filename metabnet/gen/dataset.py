@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.batch import Batch
 from metabnet.fileio import write_text
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
@@ -20,10 +19,9 @@ from metabnet.kernels import generator as kg
 from metabnet.progress import progress_bar
 from metabnet.gen.shard import ShardError, ShardWriter, open_shard, shard_stats
 
-MANIFEST = "metabnet.json"
+MANIFEST = "metabnet.json"  # the run's Plan.manifest(), beside its shards
 LOCK = ".metabnet.lock"  # held (fcntl.flock) by the gen writing into the folder
 BATCH_BYTES = 256 << 20  # the kernels' padded rows of one batch, at most (S networks: 16,384 use 128 MiB)
-SUMMARY_KEYS = ("n", "edge_ptr", "exists_unique", "exists_bounded", "residual", "redeemed", "flags")
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,11 @@ class Plan:
     def manifest(self) -> dict:
         return {"config": json.loads(self.config.to_json()), "seed": self.seed,
                 "count": self.count, "shard_size": self.shard_size}
+
+
+def looks_like_manifest(obj) -> bool:
+    """Whether a parsed JSON value is a manifest (`Plan.manifest`) rather than a network."""
+    return isinstance(obj, dict) and {"config", "seed", "count", "shard_size"} <= obj.keys() and "n" not in obj
 
 
 def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) -> str:
@@ -128,10 +131,9 @@ def _complete_shards(plan: Plan) -> set[int]:
     for path in sorted(plan.out.glob("shard-*.h5")):
         try:
             index = int(path.stem.split("-", 1)[1])
-            with open_shard(path) as f:
-                a = f.attrs
-                have = (GenConfig.from_json(a["config"]), int(a["seed"]), int(a["shard"]), int(a["start"]),
-                        int(a["count"]))
+            with open_shard(path) as shard:
+                a = shard.attrs
+                have = (shard.config, int(a["seed"]), int(a["shard"]), int(a["start"]), shard.count)
         except (ShardError, ValueError):
             continue
         want = (plan.config, plan.seed, index, 0, planned.get(index))
@@ -160,8 +162,6 @@ def _run(plan: Plan, scheduler: str | None, progress: bool) -> dict:
         _write_manifest(plan)
     todo = [(s, k) for s, k in plan.shards() if s not in complete]
     skipped = len(plan.shards()) - len(todo)
-    for s, _ in todo:
-        plan.path(s).with_name(plan.path(s).name + ".tmp").unlink(missing_ok=True)
     total = sum(k for _, k in todo)
     t0 = time.perf_counter()
     with progress_bar(total=total, unit="net", unit_scale=True, enabled=progress,
@@ -186,14 +186,11 @@ def _run(plan: Plan, scheduler: str | None, progress: bool) -> dict:
 
 
 def summarize(paths) -> dict:
-    """Class balance and node/edge statistics over shards, reading only the small arrays."""
+    """Class balance and node/edge statistics over shards, reading only the per-network arrays."""
     parts = []
     for p in paths:
-        with open_shard(p) as f:
-            parts.append({k: f[k][()] for k in SUMMARY_KEYS})
-    cat = Batch({k: np.concatenate([p[k] for p in parts]) for k in SUMMARY_KEYS if k != "edge_ptr"})
-    m = np.concatenate([np.diff(p["edge_ptr"]) for p in parts])
-    cat["edge_ptr"] = np.concatenate([[0], np.cumsum(m)])
-    out = shard_stats(cat)
+        with open_shard(p) as shard:
+            parts.append(shard.per_network())
+    out = shard_stats({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
     out["shards"] = len(parts)
     return out

@@ -7,6 +7,7 @@ import numpy as np
 
 from metabnet.batch import Batch
 from metabnet.gen.config import GenConfig
+from metabnet.gen.shard import storage_dtypes
 from metabnet.kernels import generator as kg
 from metabnet.solve import limits, sparse
 
@@ -24,7 +25,8 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
                          "linear kinetics with --method direct go further")
     if deferred:
         vector[kg.C_METHOD] = kg.M_DEFER
-    out = Batch(kg.generate(seed, shard, start, count, vector))
+    types = storage_dtypes(config)  # made in the shard's types, so a batch is written as it is
+    out = Batch(kg.generate(seed, shard, start, count, vector, types["edge_src"], types["edge_rate"]))
     if deferred:
         _solve_sparse(out)
     bad = np.flatnonzero(out["flags"] & kg.FLAG_ATTEMPTS_EXHAUSTED)

@@ -1,27 +1,19 @@
 """Shard contents as DESIGN §5 records (network object + the labels `solve` would give)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from metabnet.gen.shard import read_shard
+from metabnet.gen.shard import open_shard
 
 
 def shard_records(path, limit: int | None = None):
-    """Yield one dict per network of the shard at `path`."""
-    batch, config, attrs = read_shard(path)
-    stem = Path(path).stem
-    mm = config.kinetics == "michaelis-menten"
-    method = "ode" if config.method == "ode" else ("newton" if mm else "direct")
-    count = len(batch) if limit is None else min(limit, len(batch))
-    for i in range(count):
-        net = batch.network(i, config.kinetics, f"{stem}:{i}")
-        x = batch.x(i)
-        res = float(batch["residual"][i])
-        yield {"file": str(path), **net.to_dict(),
-               "exists_unique": bool(batch["exists_unique"][i]),
-               "exists_bounded": bool(batch["exists_bounded"][i]),
-               "x": None if x is None else [float(v) for v in x],
-               "residual": res if x is not None and np.isfinite(res) else None,
-               "method": method}
+    """Yield one dict per network of the shard at `path` (the first `limit`), read by slices."""
+    with open_shard(path) as shard:
+        mm = shard.config.kinetics == "michaelis-menten"
+        method = "ode" if shard.config.method == "ode" else ("newton" if mm else "direct")
+        for net, labels in shard.networks(limit):
+            res = labels["residual"]
+            yield {"file": str(path), **net.to_dict(),
+                   "exists_unique": labels["exists_unique"], "exists_bounded": labels["exists_bounded"],
+                   "x": labels["x"], "residual": res if labels["x"] is not None and np.isfinite(res) else None,
+                   "method": method}

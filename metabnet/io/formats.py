@@ -1,5 +1,6 @@
 """Network files (DESIGN §5): read and write .json, .jsonl, .tsv, the paper's token JSON and
-SBML (.xml/.sbml, in metabnet.io.sbml); read the HDF5 shards of `metabnet gen` (.h5) too.
+SBML (.xml/.sbml, in metabnet.io.sbml); read the HDF5 shards of `metabnet gen` (.h5) too,
+each format chosen by the `FORMATS` registry.
 
 Every problem with a file becomes one `FormatError` whose message is a single line,
 ``path: problem`` or ``path:line: problem``, so a batch can report it and go on.
@@ -14,9 +15,11 @@ names inner nodes 1..n, so a node with no reaction is lost, and reading it back 
 nodes by first appearance again.
 
 A shard (.h5) gives all its networks, named ``STEM:i`` as `metabnet export` names them, with
-the stored labels in ``meta["exists_unique"]`` and ``meta["x"]``.  A folder of shards also
-holds the run's manifest ``metabnet.json``; `iter_network_files` leaves it out, and reading
-it as a network says what it is.
+the stored labels in ``meta["exists_unique"]`` and ``meta["x"]`` (read by metabnet.gen.shard,
+the format's owner).  A folder of shards also holds the run's manifest ``metabnet.json``;
+`iter_network_files` leaves it out, and reading it as a network says what it is.
+
+`FORMATS` is the one list of formats: every reader, writer, folder walk and help text asks it.
 """
 from __future__ import annotations
 
@@ -24,42 +27,37 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from metabnet.fileio import FormatError, display_path, load_json, number_text, parse_json, read_text, write_text
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
-SUFFIXES = (".json", ".jsonl", ".tsv", ".xml", ".sbml")
-SHARD_SUFFIX = ".h5"
-MANIFEST = "metabnet.json"  # written by `metabnet gen` beside its shards (metabnet.gen.dataset)
-_MANIFEST_KEYS = {"config", "seed", "count", "shard_size"}
 _HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
 _SPECIAL = ("INTAKE", "EXCRETION")
 
 
 # ---- reading ---------------------------------------------------------------------------
 def read_networks(path, errors: list | None = None) -> list[Network]:
-    """All networks in the file at `path`, chosen by extension; FormatError on any problem.
+    """All networks in the file at `path`, its format chosen by extension (`FORMATS`);
+    FormatError on any problem.
 
     With a list `errors`, the bad lines of a JSON lines file are appended to it (one
     FormatError each) and the networks of its good lines returned; without, the first bad
     line raises."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    readers = {".json": _read_json, ".jsonl": _read_jsonl, ".tsv": _read_tsv}
-    if suffix == SHARD_SUFFIX:
-        return _read_shard(path)
-    if suffix in (".xml", ".sbml"):
-        from metabnet.io import sbml  # libsbml loads only for SBML files
-
-        readers[suffix] = sbml.read
-    if suffix not in readers:
+    fmt = format_of(path)
+    if fmt is None or fmt.read is None:
+        suffix = path.suffix.lower()
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
-                                f"(expected one of {' '.join(SUFFIXES)} {SHARD_SUFFIX})")
+                                f"(expected one of {' '.join(suffixes(read=True))})")
+    if not fmt.text:
+        return fmt.read(path, None, errors)
     text = read_text(path)
     try:
-        nets = _read_jsonl(path, text, errors) if suffix == ".jsonl" else readers[suffix](path, text)
+        nets = fmt.read(path, text, errors)
     except (ArithmeticError, RecursionError) as e:  # a safety net: the readers refuse what they know
         raise FormatError(path, f"cannot read file ({type(e).__name__}: {e})") from None
     for net in nets:
@@ -68,14 +66,14 @@ def read_networks(path, errors: list | None = None) -> list[Network]:
 
 
 def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
-    """The files named in `paths` plus the network files (by extension; with `shards` also
-    .h5 shards) found under the folders among them, recursively, skipping hidden entries and
-    the manifest of a shard folder; sorted, without duplicates.  A named file is kept whatever
-    its extension (or existence) so that reading it reports the problem.  The files in
-    `exclude` (a run's own outputs, which may lie in an input folder) are left out."""
+    """The files named in `paths` plus the network files (a readable format of `FORMATS`;
+    with `shards` also .h5 shards) found under the folders among them, recursively, skipping
+    hidden entries and the manifest of a shard folder; sorted, without duplicates.  A named
+    file is kept whatever its extension (or existence) so that reading it reports the
+    problem.  The files in `exclude` (a run's own outputs, which may lie in an input folder)
+    are left out."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    suffixes = SUFFIXES + ((SHARD_SUFFIX,) if shards else ())
     skip = {Path(p).resolve() for p in exclude if p is not None}
     found = set()
     for p in map(Path, paths):
@@ -83,7 +81,8 @@ def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
             found.add(p)
             continue
         for f in p.rglob("*"):
-            if (f.suffix.lower() in suffixes and f.is_file()
+            fmt = format_of(f)
+            if (fmt is not None and fmt.read is not None and (shards or fmt.text) and f.is_file()
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
                     and not is_manifest(f)):
                 found.add(f)
@@ -91,9 +90,11 @@ def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
 
 
 def is_manifest(path) -> bool:
-    """Whether `path` is the manifest `metabnet gen` writes beside its shards: named
-    metabnet.json and holding a JSON object with the manifest's keys and no network's "n".
-    Only files of that name are opened, so a walk over many files stays cheap."""
+    """Whether `path` is the manifest `metabnet gen` writes beside its shards (named
+    metabnet.gen.dataset.MANIFEST and holding what `looks_like_manifest` there recognises).  Only
+    files of that name are opened, so a walk over many files stays cheap."""
+    from metabnet.gen.dataset import MANIFEST, looks_like_manifest  # gen loads numba: cached after a first walk
+
     path = Path(path)
     if path.name != MANIFEST:
         return False
@@ -101,11 +102,15 @@ def is_manifest(path) -> bool:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False  # reading it as a network reports the problem
-    return _looks_like_manifest(obj)
+    return looks_like_manifest(obj)
 
 
 def _looks_like_manifest(obj) -> bool:
-    return isinstance(obj, dict) and _MANIFEST_KEYS <= obj.keys() and "n" not in obj
+    if not isinstance(obj, dict) or "n" in obj:  # a network (or not an object): no need to ask
+        return False
+    from metabnet.gen.dataset import looks_like_manifest  # gen loads numba: only for such objects
+
+    return looks_like_manifest(obj)
 
 
 def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
@@ -119,7 +124,7 @@ def _network(obj, path: Path, name: str, line: int | None = None) -> Network:
     return net
 
 
-def _read_json(path: Path, text: str) -> list[Network]:
+def _read_json(path: Path, text: str, errors=None) -> list[Network]:
     obj = parse_json(path, text)
     if _looks_like_manifest(obj):
         raise FormatError(path, "the manifest of a `metabnet gen` shard folder, not a network; "
@@ -146,24 +151,27 @@ def _read_jsonl(path: Path, text: str, errors: list | None = None) -> list[Netwo
     return nets
 
 
-def _read_shard(path: Path) -> list[Network]:
-    from metabnet.gen.shard import ShardError, read_shard  # shard imports generate, which is heavier
+def _read_shard(path: Path, text=None, errors=None) -> list[Network]:
+    from metabnet.gen.shard import ShardError, open_shard  # gen loads numba: only for shards
 
     try:
-        batch, config, _ = read_shard(path)
+        with open_shard(path) as shard:
+            nets = []
+            for net, labels in shard.networks():
+                net.meta.update(file=str(path), exists_unique=labels["exists_unique"], x=labels["x"])
+                nets.append(net)
     except ShardError as e:
         msg = str(e)
         raise FormatError(path, msg[len(f"{path}: "):] if msg.startswith(f"{path}: ") else msg) from None
     except (OSError, KeyError, ValueError) as e:
         raise FormatError(path, f"cannot read shard ({e})") from None
-    nets = []
-    for i in range(len(batch)):
-        net = batch.network(i, config.kinetics, f"{path.stem}:{i}")
-        x = batch.x(i)
-        net.meta.update(file=str(path), exists_unique=bool(batch["exists_unique"][i]),
-                        x=None if x is None else x.tolist())
-        nets.append(net)
     return nets
+
+
+def _read_sbml(path: Path, text: str, errors=None) -> list[Network]:
+    from metabnet.io import sbml  # libsbml loads only for SBML files
+
+    return sbml.read(path, text)
 
 
 def _positive(path, lineno: int, what: str, s: str) -> float:
@@ -178,7 +186,7 @@ def _positive(path, lineno: int, what: str, s: str) -> float:
     return x
 
 
-def _read_tsv(path: Path, text: str) -> list[Network]:
+def _read_tsv(path: Path, text: str, errors=None) -> list[Network]:
     rows, names, mm = [], {}, False
     for lineno, line in enumerate(text.split("\n"), 1):
         cols = [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
@@ -276,9 +284,10 @@ def write_token_json(path, examples, weighted: bool = True, precision: int = 3) 
 
 # ---- writing ---------------------------------------------------------------------------
 def write_networks(path, networks) -> None:
-    """Write `networks` (a Network or a list) to `path` by extension: .json (exactly one),
-    .jsonl, .tsv or .xml/.sbml (exactly one) or .tokens.json (the paper's token JSON, labels taken from
-    ``meta["exists_unique"]`` and ``meta["x"]`` when present).  FormatError on any problem."""
+    """Write `networks` (a Network or a list) to `path`, its format chosen by extension
+    (`FORMATS`): .json, .tsv and .xml/.sbml hold exactly one, .jsonl and .tokens.json (the
+    paper's token JSON, labels taken from ``meta["exists_unique"]`` and ``meta["x"]`` when
+    present) any number.  FormatError on any problem."""
     path = Path(path)
     nets = [networks] if isinstance(networks, Network) else list(networks)
     if not nets:
@@ -288,27 +297,88 @@ def write_networks(path, networks) -> None:
             net.validate()
         except NetworkError as e:
             raise FormatError(path, f"network {net.name!r}: {e}") from None
-    if path.name.lower().endswith(".tokens.json"):
-        examples = [(net, net.meta.get("exists_unique"), net.meta.get("x"), net.name) for net in nets]
-        return write_token_json(path, examples)
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".tsv", ".xml", ".sbml") and len(nets) != 1:
-        raise FormatError(path, f"a {suffix} file holds exactly one network, got {len(nets)} (use .jsonl)")
-    if suffix in (".json", ".jsonl"):
-        text = "".join(json.dumps(net.to_dict(), allow_nan=False) + "\n" for net in nets)
-    elif suffix == ".tsv":
-        text = _tsv(nets[0])
-    elif suffix in (".xml", ".sbml"):
-        from metabnet.io import sbml
-
-        return sbml.write(path, nets[0])
-    else:
+    fmt = format_of(path)
+    if fmt is None or fmt.write is None:
+        suffix = path.suffix.lower()
         raise FormatError(path, f"cannot write {suffix or 'a file without extension'!r} "
-                                "(expected .json, .jsonl, .tsv, .xml, .sbml or .tokens.json)")
-    write_text(path, text)
+                                f"(expected {', '.join(suffixes(write=True)[:-1])} or {suffixes(write=True)[-1]})")
+    if fmt.one and len(nets) != 1:
+        raise FormatError(path, f"a {path.suffix.lower()} file holds exactly one network, got {len(nets)} (use .jsonl)")
+    fmt.write(path, nets)
 
 
-FOLDER_FORMATS = ("json", "jsonl", "tsv", "xml", "sbml")  # write_folder: NAME.FORMAT
+def _write_json_lines(path: Path, nets) -> None:
+    write_text(path, "".join(json.dumps(net.to_dict(), allow_nan=False) + "\n" for net in nets))
+
+
+def _write_tokens(path: Path, nets) -> None:
+    write_token_json(path, [(net, net.meta.get("exists_unique"), net.meta.get("x"), net.name) for net in nets])
+
+
+def _write_tsv(path: Path, nets) -> None:
+    write_text(path, _tsv(nets[0]))
+
+
+def _write_sbml(path: Path, nets) -> None:
+    from metabnet.io import sbml
+
+    sbml.write(path, nets[0])
+
+
+# ---- the registry ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Format:
+    """A network file format: the endings of its file names (lower case; the longest that
+    matches wins, so .tokens.json is not .json), how to read it - (path, text, errors) ->
+    networks, text None for a binary format - and write it - (path, networks) -, whether a
+    file holds exactly one network, and whether `convert --to` writes folders of it."""
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable | None
+    write: Callable | None
+    help: str  # how help texts name it
+    one: bool = False
+    text: bool = True
+    folder: bool = False
+
+
+FORMATS = (
+    Format("json", (".json",), _read_json, _write_json_lines, ".json", one=True, folder=True),
+    Format("jsonl", (".jsonl",), _read_jsonl, _write_json_lines, ".jsonl", folder=True),
+    Format("tsv", (".tsv",), _read_tsv, _write_tsv, ".tsv", one=True, folder=True),
+    Format("sbml", (".xml", ".sbml"), _read_sbml, _write_sbml, "SBML .xml/.sbml", one=True, folder=True),
+    Format("tokens", (".tokens.json",), _read_json, _write_tokens,  # DESIGN §4; any .json reads as one too
+           "the paper's token JSON (.tokens.json)"),
+    Format("shard", (".h5",), _read_shard, None, "HDF5 shards of `metabnet gen` (.h5)", text=False),
+)
+FOLDER_FORMATS = tuple(s[1:] for f in FORMATS if f.folder for s in f.suffixes)  # convert --to: NAME.FORMAT
+
+
+def format_of(path) -> Format | None:
+    """The format of the file at `path` by its name's ending, or None."""
+    name = Path(path).name.lower()
+    found = [(len(s), f) for f in FORMATS for s in f.suffixes if name.endswith(s) and len(name) > len(s)]
+    return max(found, key=lambda x: x[0])[1] if found else None
+
+
+def describe(formats=FORMATS, one: bool = False) -> str:
+    """The `formats` for a help text (with `one`, those that hold one network say so):
+    ".json, .jsonl, ... and HDF5 shards of `metabnet gen` (.h5)"."""
+    names = [f.help + (" (one network)" if f.one and one else "") for f in formats]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def readable() -> list[Format]:
+    return [f for f in FORMATS if f.read]
+
+
+def suffixes(read: bool = False, write: bool = False) -> list[str]:
+    """The file name endings of the formats that can be read (and/or written), in FORMATS
+    order; .tokens.json is left out of the readable ones, which read it as .json."""
+    return [s for f in FORMATS if (f.read or not read) and (f.write or not write)
+            and not (read and f.name == "tokens") for s in f.suffixes]
+
+
 MAX_STEM = 100  # characters of a network name kept in its file name (file systems stop at 255 bytes)
 
 

@@ -8,14 +8,14 @@ are printable (non-UTF-8 bytes as \\x escapes, metabnet.fileio.display_path).
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from metabnet.fileio import FormatError, display_path
+from metabnet.fileio import FormatError, atomic_write, display_path
 
 # one CSV row per network: these columns, then those of the options in use
 CSV_COLUMNS = ("file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
@@ -31,32 +31,31 @@ def x_csv_path(path) -> Path:
     return Path(path).with_suffix(".x.csv")
 
 
-def part_path(path) -> Path:
-    """Where a writer writes `path` until it is complete."""
-    return Path(path).with_name(Path(path).name + ".part")
+PART = ".part"  # OUT is written as OUT.part (metabnet.fileio.atomic_write, kept when a run stops)
 
 
-def _open(path, **kw):
+@contextmanager
+def _out(path, **kw):
+    """A text file for `path`, written as OUT.part and renamed to OUT at the end of the block
+    (metabnet.fileio.atomic_write); the .part file stays when the block fails."""
     try:
-        return open(part_path(path), "w", encoding="utf-8", **kw)
+        writer = atomic_write(path, "w", suffix=PART, keep_partial=True, encoding="utf-8", **kw)
+        f = writer.__enter__()
     except OSError as e:
         raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
+    with contextlib.ExitStack() as stack:
+        stack.push(writer.__exit__)  # leaving: the rename, or the .part kept on an error
+        yield f
 
 
 @contextmanager
 def jsonl_out(path=None):
     """Yield write(record) to `path` (or stdout), one flushed JSON line per record."""
-    f = _open(path) if path else sys.stdout
-    try:
+    with (_out(path) if path else contextlib.nullcontext(sys.stdout)) as f:
         def write(rec):
             f.write(json.dumps(rec, allow_nan=False) + "\n")
             f.flush()
         yield write
-    finally:
-        if path:
-            f.close()
-    if path:
-        os.replace(part_path(path), path)
 
 
 @contextmanager
@@ -73,13 +72,7 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
     if refine:
         xcols.append("x_model")
         vecs.append("model_x")
-    f = _open(path, newline="")
-    try:
-        fx = _open(x_csv_path(path), newline="")
-    except FormatError:
-        f.close()
-        raise
-    with f, fx:
+    with _out(path, newline="") as f, _out(x_csv_path(path), newline="") as fx:
         rows, xrows = csv.writer(f), csv.writer(fx)
         rows.writerow(cols)
         xrows.writerow(xcols)
@@ -97,8 +90,6 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
             fx.flush()
 
         yield write
-    os.replace(part_path(x_csv_path(path)), x_csv_path(path))
-    os.replace(part_path(path), path)
 
 
 def _cell(v):

@@ -16,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metabnet.batch import CSR_EDGE, Batch, concat, take
+from metabnet.batch import Batch, concat, take
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
-from metabnet.gen.shard import ShardError, check_batch, open_shard
-
-PER_NET = ("n", "exists_unique", "exists_bounded")
+from metabnet.gen.shard import ShardError, ShardReader, open_shard
 
 
 def size_bucket(n) -> np.ndarray:
@@ -47,27 +45,19 @@ class ShardIndex:
             raise ShardError(f"{', '.join(map(str, paths if not isinstance(paths, (str, Path)) else [paths]))}: no *.h5 shards")
         self.sources = []
         for f in files:
-            with open_shard(f) as h:
-                self.sources.append(Source(f, int(h.attrs["count"]), GenConfig.from_json(h.attrs["config"])))
+            with open_shard(f) as shard:
+                self.sources.append(Source(f, shard.count, shard.config))
         self._open = {}
 
-    def file(self, i):
+    def file(self, i) -> ShardReader:
         if i not in self._open:
             self._open[i] = open_shard(self.sources[i].path)
         return self._open[i]
 
     def read(self, i: int, a: int, b: int) -> Batch:
-        """Networks a..b-1 of shard i (CSR, pointers rebased to 0) with family/kinetics columns."""
-        f = self.file(i)
-        ep, npt = f["edge_ptr"][a:b + 1], f["node_ptr"][a:b + 1]
-        out = Batch({k: f[k][a:b] for k in PER_NET})
-        for k in CSR_EDGE[:3]:
-            out[k] = f[k][ep[0]:ep[-1]]
-        out["edge_km"] = f["edge_km"][ep[0]:ep[-1]] if "edge_km" in f else np.full(ep[-1] - ep[0], np.nan, np.float32)
-        out["x"] = f["x"][npt[0]:npt[-1]]
-        out["edge_ptr"], out["node_ptr"] = ep - ep[0], npt - npt[0]
-        cfg = self.sources[i].config
-        return check_batch(_tagged(out, cfg), self.sources[i].path, cfg.kinetics, a)
+        """Networks a..b-1 of shard i (CSR, pointers rebased to 0, values checked) with
+        family/kinetics columns."""
+        return _tagged(self.file(i).read(a, b, diagnostics=False), self.sources[i].config)
 
     def read_all(self) -> Batch:
         return concat([self.read(i, 0, s.count) for i, s in enumerate(self.sources)])

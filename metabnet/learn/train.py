@@ -23,7 +23,7 @@ import torch
 
 from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
-from metabnet.fileio import write_text
+from metabnet.fileio import atomic_write, write_text
 from metabnet.gen.config import GenConfig
 from metabnet.learn.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
@@ -66,9 +66,8 @@ def lr_at(step: int, tc: TrainConfig) -> float:
 
 
 def _save(obj, path: Path):
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:  # never a half-written checkpoint under the final name
+        torch.save(obj, f)
 
 
 def _check(tc: TrainConfig):
@@ -155,10 +154,9 @@ def plot(metrics_path: Path, png: Path):
     if va:
         b.legend(loc="lower right")
     fig.tight_layout()
-    tmp = png.with_name(png.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_write(png, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
-    os.replace(tmp, png)
 
 
 class _CtrlC(list):

@@ -231,19 +231,24 @@ def bench_solve(s: Settings) -> list[dict]:
 
 # ---- infer -------------------------------------------------------------------------------
 def _models(s: Settings):
-    """(name, model, checkpoint, trained) for the shipped flux model and the graph and seq2seq
-    architectures at their default sizes (untrained unless checkpoints are shipped: speed only)."""
+    """(name, model, checkpoint, trained) for the shipped model and every other architecture of
+    metabnet.learn.archs.ARCHS at its default size (untrained unless checkpoints are shipped:
+    speed only); an architecture that decodes token by token is timed on the existence task."""
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.model import ModelConfig, build, init_weights
     from metabnet.learn.predict import load_model
     from metabnet.learn.shipped import model_path
 
     model, ckpt = load_model(model_path(s.model), s.device)
-    out = [("flux (shipped)", model, ckpt, True)]
-    for arch, extra in (("graph", {"n_enc": 6}), ("seq2seq", {"n_enc": 2, "n_dec": 6})):
-        c = ModelConfig(arch=arch, task="quanti" if arch == "graph" else "quali", **extra)
+    out = [(f"{model.config.arch} (shipped)", model, ckpt, True)]
+    for a in ARCHS.values():
+        if a.name == model.config.arch:
+            continue
+        c = ModelConfig(arch=a.name, task="quali" if a.decodes else "quanti", d_model=a.default_width,
+                        **({"n_enc": a.default_layers} if a.default_layers else {}))
         m = init_weights(build(c)).to(s.device).eval()
-        out.append((f"{arch} (untrained, speed only)", m, {"model_config": c.to_dict(), "weighted": True,
-                                                          "data_mixture": [GenConfig().__dict__]}, False))
+        out.append((f"{a.name} (untrained, speed only)", m, {"model_config": c.to_dict(), "weighted": True,
+                                                           "data_mixture": [GenConfig().__dict__]}, False))
     return out
 
 
@@ -258,9 +263,10 @@ def bench_infer(s: Settings) -> list[dict]:
     import torch
 
     from metabnet.batch import take
-    from metabnet.solve import networks_batch
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.evaluate import evaluate_predictions
     from metabnet.learn.predict import predict
+    from metabnet.solve import networks_batch
 
     nets = _networks(GenConfig(), s.count(1024, 256), seed=91, exists=False)
     data = networks_batch(nets, family="erdos")
@@ -270,14 +276,14 @@ def bench_infer(s: Settings) -> list[dict]:
     solver_rate = len(nets) / (time.perf_counter() - t)
     rows = [{"model": "exact solver (metabnet solve, one by one)", "per_s": solver_rate, "accuracy": 1.0}]
     for name, model, ckpt, trained in _models(s):
-        slow = model.config.arch == "seq2seq"  # decodes token by token: an eighth of the networks
+        arch = ARCHS[model.config.arch]
+        slow = arch.decodes  # decodes token by token: an eighth of the networks
         single = max(2, s.count(100, 20) // (8 if slow else 1))
         part = take(data, np.arange(max(2, len(data) // (8 if slow else 1))))
         for compiled in ((False, True) if not s.quick else (False,)):
             m = model
-            if compiled and model.config.arch == "flux" and s.device == "cpu":
-                rows.append({"model": name, "compiled": True, "missing": "not on CPU: torch.compile unrolls the "
-                             "tied step's n + k iterations (minutes of compiling per network size)"})
+            if compiled and arch.no_cpu_compile and s.device == "cpu":
+                rows.append({"model": name, "compiled": True, "missing": f"not on CPU: {arch.no_cpu_compile}"})
                 continue
             if compiled:
                 os.environ.setdefault("PYTHONUTF8", "1")  # inductor's compile workers read text files
@@ -327,9 +333,10 @@ def _best(fn, repeats: int = 3) -> float:
 
 def bench_scale(s: Settings) -> list[dict]:
     from metabnet.batch import take
-    from metabnet.solve import networks_batch
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.predict import load_model, predict
     from metabnet.learn.shipped import model_path
+    from metabnet.solve import networks_batch
 
     model, ckpt = load_model(model_path(s.model), s.device)
     sizes = [32, 100, 316, 1000] + ([] if s.quick else [3162, 10_000])
@@ -354,7 +361,8 @@ def bench_scale(s: Settings) -> list[dict]:
             row["solve_s"] = _best(lambda: [solve(net) for net in nets]) / k
         except Exception as e:  # noqa: BLE001 - a size the solver refuses
             row["solve_error"] = str(e).splitlines()[0][:200]
-        if n + model.config.iters_extra <= model.config.iters_max:
+        limit = ARCHS[model.config.arch].size_limit(model.config)
+        if limit is None or n <= limit:
             data = networks_batch(nets)
             predict(model, take(data, np.arange(1)), s.device, batch_size=1)  # warm-up
             _sync(s.device)
@@ -363,7 +371,7 @@ def bench_scale(s: Settings) -> list[dict]:
             _sync(s.device)
             row["infer_s"] = (time.perf_counter() - t) / k
         else:
-            row["infer_error"] = f"beyond the flux model's limit ({model.config.iters_max - model.config.iters_extra} nodes)"
+            row["infer_error"] = f"beyond the {model.config.arch} model's limit ({limit} nodes)"
         rows.append(row)
     return rows
 

@@ -1,7 +1,8 @@
-"""One object per model architecture, found by name in `ARCHS`: what the model reads (its
-padded input arrays), how its output becomes predictions, which networks it can read and how
-large they may be.  Every rule that differs between architectures lives here, so the rest of
-the code never branches on the name.
+"""One object per model architecture, found by name in `ARCHS`: its model class (by name, in
+metabnet.learn.model), its defaults and help text, what the model reads (its padded input
+arrays), how its output becomes predictions, which networks it can read and how large they
+may be.  Every rule that differs between architectures lives here, so the rest of the code
+never branches on the name; a new architecture is one more entry of `ARCHS` (and its class).
 
 - ``flux`` and ``graph`` read node-padded arrays (`node_arrays`) and answer in one pass;
 - ``seq2seq`` reads the paper's tokens (metabnet.kernels.tokenize) and decodes its answer.
@@ -53,10 +54,13 @@ def node_arrays(batch: Batch, floor: float | None = LOG_X_FLOOR) -> dict:
 class Arch:
     """The single-pass default: node arrays in, existence logit and log10 x per node out."""
     name = ""
+    model = ""  # its nn.Module class in metabnet.learn.model
+    help = ""  # one clause for `metabnet train --arch`
     default_layers = 0  # encoder layers when the user gives none (0: the model has no layers)
     default_width = 256  # d_model when the user gives none
     sized_by_training = True  # refuses networks larger than any it was trained on
-    unreadable = ""  # why `readable` refuses a network
+    decodes = False  # writes its answer token by token (slow: benchmarks and validation take fewer)
+    no_cpu_compile = ""  # why torch.compile is not tried on the CPU ("" when it is)
     floor: float | None = LOG_X_FLOOR
 
     def arrays(self, batch: Batch, task: str, weighted: bool = True) -> dict:
@@ -88,25 +92,39 @@ class Arch:
         """Networks whose inputs the model can represent (all, but for seq2seq)."""
         return np.ones(len(batch), bool)
 
+    def size_limit(self, config) -> int | None:
+        """Most inner nodes the model itself can take, whatever it was trained on (None: any)."""
+        return None
+
     def too_large(self, net, config, weighted: bool) -> str | None:
         """Why `net` is too large for the model itself, whatever it was trained on (or None)."""
         return None
 
     def decode_limit(self, task: str) -> bool:
         """Whether validation should be capped at TrainConfig.val_decode networks (slow decoding)."""
-        return False
+        return self.decodes and task == "quanti"
+
+    def describe(self, config: dict) -> str:
+        """What `metabnet info --model` adds about a model of this architecture (its config dict)."""
+        return ""
 
 
 class GraphArch(Arch):
     name = "graph"
+    model = "GraphModel"
+    help = "one pass over node tokens with structural attention"
     default_layers = 6
 
 
 class FluxArch(Arch):
     name = "flux"
+    model = "FluxModel"
+    help = ("a weight-tied step iterated n + --iters-extra times that diffuses flux along the reactions "
+            "(any size)")
     floor = None
     default_width = 64
     sized_by_training = False  # its iterations grow with the network: any size up to too_large
+    no_cpu_compile = "torch.compile unrolls the tied step's n + k iterations (minutes of compiling per network size)"
 
     def concentrations(self, out) -> np.ndarray:
         import torch
@@ -114,16 +132,25 @@ class FluxArch(Arch):
         x = torch.pow(10.0, out["log_x"].float().clamp(max=38))
         return torch.where(out["reached"] > 0, x, torch.zeros_like(x)).cpu().numpy()
 
+    def size_limit(self, config):
+        return config.iters_max - config.iters_extra
+
     def too_large(self, net, config, weighted):
-        limit = config.iters_max - config.iters_extra
+        limit = self.size_limit(config)
         if net.n > limit:
             return f"{net.n} inner nodes (the flux model iterates at most {config.iters_max} times: {limit} nodes)"
         return None
 
+    def describe(self, config):
+        return f", iterations n + {config['iters_extra']}"
+
 
 class Seq2SeqArch(Arch):
     name = "seq2seq"
+    model = "Seq2Seq"
+    help = "the paper's encoder-decoder over its token encoding"
     default_layers = 2
+    decodes = True
     unreadable = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
 
     def arrays(self, batch, task, weighted=True):
@@ -180,8 +207,7 @@ class Seq2SeqArch(Arch):
             return f"{longest} tokens (the model reads and writes at most {config.max_len})"
         return None
 
-    def decode_limit(self, task):
-        return task == "quanti"
 
 
 ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch())}
+DEFAULT_ARCH = "flux"  # what `metabnet train` trains when --arch is not given

@@ -9,9 +9,39 @@ never branches on the name; a new architecture is one more entry of `ARCHS` (and
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+
 import numpy as np
 
 from metabnet.batch import LOG_X_FLOOR, Batch, ranges
+
+
+class Refusal(Enum):
+    """Why a model does not take a network (the exact solver answers it instead): the group
+    the summary of `metabnet score` counts it under, and the message its record gives."""
+    NO_REACTIONS = ("no reactions", "no reactions")
+    KINETICS = ("other kinetics", "{kinetics} kinetics (the model answers {answers} only)")
+    TRAINED_SIZE = ("too many nodes", "{n} inner nodes (the model was trained on at most {n_max})")
+    ITERATIONS = ("too many nodes",
+                  "{n} inner nodes (the flux model iterates at most {iters_max} times: {limit} nodes)")
+    TOKENS = ("too long", "{tokens} tokens (the model reads and writes at most {max_len})")
+    VOCABULARY = ("outside the vocabulary",
+                  "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)")
+    UNDECODED = ("the model's output could not be decoded", "the model's output could not be decoded")
+
+    def __init__(self, group: str, template: str):
+        self.group, self.template = group, template
+
+    def because(self, **fields) -> "Reason":
+        """This refusal with its message filled in from `fields`."""
+        return Reason(self, self.template.format(**fields))
+
+
+@dataclass(frozen=True)
+class Reason:
+    refusal: Refusal
+    text: str  # the record's solver_reason
 
 
 def _round_up(k, m):
@@ -61,6 +91,7 @@ class Arch:
     sized_by_training = True  # refuses networks larger than any it was trained on
     decodes = False  # writes its answer token by token (slow: benchmarks and validation take fewer)
     no_cpu_compile = ""  # why torch.compile is not tried on the CPU ("" when it is)
+    unreadable: Refusal | None = None  # why `readable` refuses a network
     floor: float | None = LOG_X_FLOOR
 
     def arrays(self, batch: Batch, task: str, weighted: bool = True) -> dict:
@@ -96,7 +127,7 @@ class Arch:
         """Most inner nodes the model itself can take, whatever it was trained on (None: any)."""
         return None
 
-    def too_large(self, net, config, weighted: bool) -> str | None:
+    def too_large(self, net, config, weighted: bool) -> Reason | None:
         """Why `net` is too large for the model itself, whatever it was trained on (or None)."""
         return None
 
@@ -138,7 +169,7 @@ class FluxArch(Arch):
     def too_large(self, net, config, weighted):
         limit = self.size_limit(config)
         if net.n > limit:
-            return f"{net.n} inner nodes (the flux model iterates at most {config.iters_max} times: {limit} nodes)"
+            return Refusal.ITERATIONS.because(n=net.n, iters_max=config.iters_max, limit=limit)
         return None
 
     def describe(self, config):
@@ -151,7 +182,7 @@ class Seq2SeqArch(Arch):
     help = "the paper's encoder-decoder over its token encoding"
     default_layers = 2
     decodes = True
-    unreadable = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
+    unreadable = Refusal.VOCABULARY
 
     def arrays(self, batch, task, weighted=True):
         """Token arrays (the paper's encoding), padded to a multiple of 16 so a compiled
@@ -204,7 +235,7 @@ class Seq2SeqArch(Arch):
     def too_large(self, net, config, weighted):
         longest = max(3 + (3 if weighted else 2) * net.m, self.answer_length(net.n, config.task))
         if longest > config.max_len:
-            return f"{longest} tokens (the model reads and writes at most {config.max_len})"
+            return Refusal.TOKENS.because(tokens=longest, max_len=config.max_len)
         return None
 
 

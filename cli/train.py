@@ -4,8 +4,9 @@ from pathlib import Path
 
 import click
 
-from metabnet.gen.config import FAMILIES, KINETICS, SIZES, WEIGHTS
+from metabnet.gen.config import FAMILIES, SIZES, WEIGHTS
 from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
+from metabnet.network import KINETICS, Kinetics
 
 
 def _defaults(key: str) -> str:
@@ -32,7 +33,7 @@ def _choices(allowed):
               help="Without DATA: stream fresh networks of these families (comma-separated), "
                    "every combination with --sizes/--kinetics/--weights in turn.")
 @click.option("--sizes", default="S", show_default=True, callback=_choices(SIZES), help="Without DATA: size classes.")
-@click.option("--kinetics", default="linear", show_default=True, callback=_choices(KINETICS),
+@click.option("--kinetics", default=Kinetics.LINEAR.value, show_default=True, callback=_choices([k.value for k in KINETICS]),
               help="Without DATA: kinetics (michaelis-menten labels ~170 networks/s: slow to stream).")
 @click.option("--weights", default="integer", show_default=True, callback=_choices(WEIGHTS),
               help="Without DATA: rate distributions.")
@@ -86,7 +87,7 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
     from metabnet.learn.train import TrainConfig, train as run
 
     mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w,
-                                      **({"intake_scale": mm_intake_scale} if k == "michaelis-menten" else {}))
+                                      **({"intake_scale": mm_intake_scale} if k == Kinetics.MM else {}))
                                  for f, s, k, w in itertools.product(families, sizes, kinetics, weights)]
     a = ARCHS[arch]
     mc = ModelConfig(arch=arch, task=task, d_model=width or a.default_width, n_heads=heads,

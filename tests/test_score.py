@@ -30,7 +30,7 @@ MM = dict(kinetics="michaelis-menten", balance="ratio", ratio=0.8)
 def networks(count, seed, kinetics="linear", prefix="net", **kw):
     cfg = GenConfig(**{**SMALL, **(MM if kinetics != "linear" else {}), **kw})
     b = generate(cfg, count, seed=seed)
-    return [b.network(i, kinetics, name=f"{prefix}{i}") for i in range(count)]
+    return [b.network(i, name=f"{prefix}{i}") for i in range(count)]
 
 
 class Oracle(torch.nn.Module):

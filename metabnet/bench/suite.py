@@ -30,6 +30,7 @@ import numpy as np
 from metabnet.bench import references as ref
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
+from metabnet.network import Kinetics
 from metabnet.solve import solve
 
 AGREE = 1e-6  # relative L1 to metabnet's answer below which a tool counts as agreeing
@@ -82,7 +83,7 @@ def _networks(cfg: GenConfig, count: int, seed: int, exists: bool = True):
     while len(out) < count and shard < 50:
         b = generate(cfg, max(count, 64), seed=seed, shard=shard)
         idx = np.flatnonzero(b["exists_unique"]) if exists else np.arange(len(b))
-        out += [b.network(int(i), cfg.kinetics, name=f"{cfg.family}-{shard}-{i}") for i in idx]
+        out += [b.network(int(i), name=f"{cfg.family}-{shard}-{i}") for i in idx]
         shard += 1
     return out[:count]
 
@@ -107,24 +108,24 @@ def bench_gen(s: Settings) -> list[dict]:
         paper_reference.generate(k, seed=0)
         ref_rate = k / (time.perf_counter() - t)
         rows.append({"pipeline": "paper-style Python + networkx", "family": "erdos", "size": "S",
-                     "kinetics": "linear", "method": "direct", "threads": 1, "networks": k, "per_s": ref_rate})
+                     "kinetics": Kinetics.LINEAR, "method": "direct", "threads": 1, "networks": k, "per_s": ref_rate})
     except ImportError:
         rows.append({"pipeline": "paper-style Python + networkx", "missing": 'networkx (pip install -e ".[bench]")'})
-    plan = [("erdos", "S", "linear", "direct", t, 200_000, 20_000) for t in sorted({1, threads_all})]
-    plan += [("erdos", "S", "linear", "ode", threads_all, 5_000, 500),
-             ("erdos", "S", "michaelis-menten", "direct", threads_all, 50_000, 500),
-             ("erdos", "S", "michaelis-menten", "ode", threads_all, 2_000, 200)]
-    plan += [("erdos", size, "linear", "direct", threads_all, 50_000, 5_000) for size in ("M", "L")]
-    plan += [(f, "S", "linear", "direct", threads_all, 50_000, 5_000) for f in FAMILIES if f != "erdos"]
+    plan = [("erdos", "S", Kinetics.LINEAR, "direct", t, 200_000, 20_000) for t in sorted({1, threads_all})]
+    plan += [("erdos", "S", Kinetics.LINEAR, "ode", threads_all, 5_000, 500),
+             ("erdos", "S", Kinetics.MM, "direct", threads_all, 50_000, 500),
+             ("erdos", "S", Kinetics.MM, "ode", threads_all, 2_000, 200)]
+    plan += [("erdos", size, Kinetics.LINEAR, "direct", threads_all, 50_000, 5_000) for size in ("M", "L")]
+    plan += [(f, "S", Kinetics.LINEAR, "direct", threads_all, 50_000, 5_000) for f in FAMILIES if f != "erdos"]
     if not s.quick:
         plan += [(f, size, kin, "direct", threads_all, 20_000, 0) for f in FAMILIES for size in ("M", "L")
-                 for kin in ("linear",) if f != "erdos"]
-        plan += [(f, "S", "michaelis-menten", "direct", threads_all, 50_000, 0) for f in FAMILIES if f != "erdos"]
+                 for kin in (Kinetics.LINEAR,) if f != "erdos"]
+        plan += [(f, "S", Kinetics.MM, "direct", threads_all, 50_000, 0) for f in FAMILIES if f != "erdos"]
     tmp = Path(tempfile.mkdtemp(prefix="metabnet-bench-"))
     try:
         for i, (family, size, kin, method, threads, full, quick) in enumerate(plan):
             cfg = GenConfig(family=family, size=size, kinetics=kin, method=method,
-                            intake_scale=0.05 if kin == "michaelis-menten" else 1.0)
+                            intake_scale=0.05 if kin == Kinetics.MM else 1.0)
             count = s.count(full, quick)
             numba.set_num_threads(threads)
             generate(cfg, 16)  # compiled kernels loaded outside the timer
@@ -181,13 +182,13 @@ def _time_each(fn, nets, loads=None):
 def bench_solve(s: Settings) -> list[dict]:
     rows = []
     heavy = s.count(100, 6)  # networks for the slow tools (integrators, SBML simulators)
-    for kin in ("linear", "michaelis-menten"):
-        nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin != "linear" else 1.0),
+    for kin in (Kinetics.LINEAR, Kinetics.MM):
+        nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin == Kinetics.MM else 1.0),
                          s.count(1000, 200), seed=77)
         times, exact, _ = _time_each(lambda net: np.array(solve(net)["x"]), nets)
         tools = [("metabnet solve (direct)", lambda net: np.array(solve(net)["x"]), None, len(nets))]
         tools += [("metabnet solve --method ode", lambda net: np.array(solve(net, "ode")["x"]), None, len(nets))]
-        if kin == "linear":
+        if kin == Kinetics.LINEAR:
             tools += [("numpy.linalg.solve (dense LU)", ref.numpy_solve, None, len(nets)),
                       ("scipy spsolve (SuperLU)", ref.scipy_spsolve, None, len(nets))]
         tools += [("scipy solve_ivp LSODA", lambda net: ref.solve_ivp(net, "LSODA"), None, heavy),
@@ -210,7 +211,7 @@ def bench_solve(s: Settings) -> list[dict]:
                          "p99_us": float(np.percentile(t, 99)) * 1e6, "per_s": len(t) / sum(t),
                          "agree": int(sum(ok)), "load_ms": float(np.median(lt)) * 1e3 if lt else None,
                          "vs_metabnet": med / base})
-        if kin == "linear":  # batched: one call for all networks (numpy: stacked padded matrices)
+        if kin == Kinetics.LINEAR:  # batched: one call for all networks (numpy: stacked padded matrices)
             n_max = max(net.n for net in nets)
             mats = np.zeros((len(nets), n_max, n_max))
             rhs = np.zeros((len(nets), n_max))

@@ -16,7 +16,7 @@ def shard_records(path, limit: int | None = None):
     method = "ode" if config.method == "ode" else ("newton" if mm else "direct")
     count = len(batch) if limit is None else min(limit, len(batch))
     for i in range(count):
-        net = batch.network(i, config.kinetics, f"{stem}:{i}")
+        net = batch.network(i, f"{stem}:{i}")
         x = batch.x(i)
         res = float(batch["residual"][i])
         yield {"file": str(path), **net.to_dict(),

@@ -158,7 +158,7 @@ def _read_shard(path: Path) -> list[Network]:
         raise FormatError(path, f"cannot read shard ({e})") from None
     nets = []
     for i in range(len(batch)):
-        net = batch.network(i, config.kinetics, f"{path.stem}:{i}")
+        net = batch.network(i, f"{path.stem}:{i}")
         x = batch.x(i)
         net.meta.update(file=str(path), exists_unique=bool(batch["exists_unique"][i]),
                         x=None if x is None else x.tolist())

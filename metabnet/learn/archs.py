@@ -15,6 +15,7 @@ from enum import Enum
 import numpy as np
 
 from metabnet.batch import LOG_X_FLOOR, Batch, ranges
+from metabnet.network import Kinetics
 
 
 class Refusal(Enum):
@@ -224,7 +225,7 @@ class Seq2SeqArch(Arch):
 
     def readable(self, batch, weighted):
         """Linear kinetics with node ids and (weighted) integer rates within N0..N999."""
-        ok = (batch["kinetics"] == "linear") & (batch["n"] + 1 <= 999)
+        ok = (batch["kinetics"] == Kinetics.LINEAR) & (batch["n"] + 1 <= 999)
         if weighted:
             r = batch["edge_rate"].astype(np.float64)
             bad = np.concatenate([[0], np.cumsum((r != np.round(r)) | (r > 999))])

@@ -11,6 +11,7 @@ import numpy as np
 from metabnet.fileio import FormatError, failed_files
 from metabnet.io import read_networks
 from metabnet.metrics import TOLERANCES, summary
+from metabnet.network import Kinetics
 from metabnet.score.scorer import Record, Scorer
 from metabnet.solve import solve
 
@@ -168,7 +169,7 @@ class Tally:
         elif s.verify:
             lines.append(f"{'verify':<{W}}every answer is the exact solver's (no model predictions to check)")
         for kin, it in sorted(self.iterations.items()):
-            if kin == "linear":
+            if kin == Kinetics.LINEAR:
                 lines.append(f"{'refine, linear':<{W}}{it['networks']:,} networks: direct solve, one LU each; "
                              "a start saves nothing")
                 continue

@@ -28,7 +28,8 @@ from metabnet.gen.config import GenConfig
 from metabnet.learn.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.metrics import rel_l1, summary
 from metabnet.learn.model import ModelConfig, build, count_params, init_weights
-from metabnet.learn.predict import predict, resolve_device, to_device
+from metabnet.learn.device import resolve_device
+from metabnet.learn.predict import predict, to_device
 from metabnet.progress import progress_bar
 
 

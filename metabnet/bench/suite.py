@@ -30,6 +30,7 @@ import numpy as np
 from metabnet.bench import references as ref
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
+from metabnet.metrics import rel_l1
 from metabnet.network import Kinetics
 from metabnet.solve import solve
 
@@ -88,11 +89,6 @@ def _networks(cfg: GenConfig, count: int, seed: int, exists: bool = True):
     return out[:count]
 
 
-def _rel_l1(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    return float(np.abs(x - y).sum() / max(np.abs(x).sum(), 1e-300))
-
-
 # ---- gen ---------------------------------------------------------------------------------
 def bench_gen(s: Settings) -> list[dict]:
     from metabnet.gen.dataset import Plan, run
@@ -145,11 +141,15 @@ def bench_gen(s: Settings) -> list[dict]:
 
 # ---- solve -------------------------------------------------------------------------------
 BATCH_REPEATS = 5  # a batched call of 1,000 S networks takes ~20 ms: the best of 5 is quoted
+SCALE_REPEATS = 3  # scale: the best of 3 calls (after a warm-up) per size
 
 
-def _best_of(repeats, fn):
-    """(least seconds of `repeats` calls of fn, its last result)."""
-    best, out = np.inf, None
+def best_of(fn, repeats: int, warm_up: bool = False):
+    """(least seconds of `repeats` calls of fn, its last result); with `warm_up`, after one
+    untimed call."""
+    if warm_up:
+        fn()
+    best, out = math.inf, None
     for _ in range(repeats):
         t = time.perf_counter()
         out = fn()
@@ -204,7 +204,7 @@ def bench_solve(s: Settings) -> list[dict]:
             except ref.Missing as e:
                 rows.append({"kinetics": kin, "tool": name, "missing": str(e)})
                 continue
-            ok = [not isinstance(x, Exception) and _rel_l1(exact[i], x) < AGREE for i, x in enumerate(xs)]
+            ok = [not isinstance(x, Exception) and rel_l1(exact[i], x) < AGREE for i, x in enumerate(xs)]
             med = float(np.median(t))
             base = base or med
             rows.append({"kinetics": kin, "tool": name, "networks": len(t), "median_us": med * 1e6,
@@ -219,11 +219,11 @@ def bench_solve(s: Settings) -> list[dict]:
                 LT, phi = ref.laplacian(net, sparse=False)
                 mats[i] = np.eye(n_max)
                 mats[i, :net.n, :net.n], rhs[i, :net.n] = LT, phi
-            dt, xs = _best_of(BATCH_REPEATS, lambda: np.linalg.solve(mats, rhs[..., None])[..., 0])
-            ok = sum(_rel_l1(exact[i], xs[i, :net.n]) < AGREE for i, net in enumerate(nets))
+            dt, xs = best_of(lambda: np.linalg.solve(mats, rhs[..., None])[..., 0], BATCH_REPEATS)
+            ok = sum(rel_l1(exact[i], xs[i, :net.n]) < AGREE for i, net in enumerate(nets))
             rows.append({"kinetics": kin, "tool": "numpy.linalg.solve, batched (padded, matrices built outside)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": int(ok), "batched": True})
-            dt, b = _best_of(BATCH_REPEATS, lambda: generate(GenConfig(), len(nets), seed=78))
+            dt, b = best_of(lambda: generate(GenConfig(), len(nets), seed=78), BATCH_REPEATS)
             rows.append({"kinetics": kin, "tool": "metabnet kernels, batched (generation + labels + x, in memory)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": None, "batched": True,
                          "note": f"{int(b['exists_unique'].sum())} with an equilibrium"})
@@ -321,17 +321,6 @@ def bench_infer(s: Settings) -> list[dict]:
 
 
 # ---- scale -------------------------------------------------------------------------------
-def _best(fn, repeats: int = 3) -> float:
-    """Seconds of the fastest of `repeats` calls (after one untimed warm-up call)."""
-    fn()
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def bench_scale(s: Settings) -> list[dict]:
     from metabnet.batch import take
     from metabnet.learn.archs import ARCHS
@@ -350,7 +339,7 @@ def bench_scale(s: Settings) -> list[dict]:
         k = max(2, int(s.count(64, 16) * min(1.0, 100 / n)))
         row = {"n": n, "networks": k}
         try:
-            row["gen_s"] = _best(lambda: generate(cfg, k, seed=5)) / k
+            row["gen_s"] = best_of(lambda: generate(cfg, k, seed=5), SCALE_REPEATS, warm_up=True)[0] / k
         except Exception as e:  # noqa: BLE001 - a size the generator refuses
             row["gen_error"] = str(e).splitlines()[0][:200]
             rows.append(row)
@@ -359,7 +348,7 @@ def bench_scale(s: Settings) -> list[dict]:
         row["share_exists"] = float(b["exists_unique"].mean())  # networks without one need no solve
         nets = [b.network(i) for i in range(len(b))]
         try:
-            row["solve_s"] = _best(lambda: [solve(net) for net in nets]) / k
+            row["solve_s"] = best_of(lambda: [solve(net) for net in nets], SCALE_REPEATS, warm_up=True)[0] / k
         except Exception as e:  # noqa: BLE001 - a size the solver refuses
             row["solve_error"] = str(e).splitlines()[0][:200]
         limit = ARCHS[model.config.arch].size_limit(model.config)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import numpy as np
 
 from metabnet.fileio import FormatError, failed_files
 from metabnet.io import read_networks
-from metabnet.metrics import TOLERANCES, summary
+from metabnet.metrics import TOLERANCES, answer_error, summary
 from metabnet.network import Kinetics
 from metabnet.score.scorer import Record, Scorer
 from metabnet.solve import solve
@@ -117,11 +116,7 @@ class Tally:
         """One model answer against the exact one, as metabnet.metrics.summary reads it."""
         self.true.append(int(exact["exists_unique"]))
         self.pred.append(int(exists))
-        quanti = self.scorer.model.config.task == "quanti"
-        if not (exact["exists_unique"] and quanti):
-            self.err.append(np.nan)  # no value to score
-        else:
-            self.err.append(np.inf if err is None else err)  # a missing x counts as wrong
+        self.err.append(answer_error(exact["exists_unique"], self.scorer.model.config.task == "quanti", err))
 
     @property
     def count(self) -> int:

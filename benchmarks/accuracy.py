@@ -70,7 +70,7 @@ def evaluate_set(path, model, ckpt, compare, parity):
 def speed(path, model, ckpt, limit=400):
     """Networks/s on the same networks: the model batched (256) and the exact solver one by one."""
     b = load_data([path])[0]
-    nets = [b.network(i, str(b["kinetics"][i])) for i in range(min(limit, len(b)))]
+    nets = [b.network(i) for i in range(min(limit, len(b)))]
     from metabnet.batch import take
     part = take(b, np.arange(len(nets)))
     predict(model, take(part, np.arange(min(32, len(nets)))), weighted=ckpt.get("weighted", True))  # warm-up

@@ -28,7 +28,7 @@ def bench(quick, out, only, device, model_spec, fraction):
     (`pip install -e ".[bench]"`).  Prints the table and writes OUT/bench.json, OUT/bench.md
     and OUT/scale.png."""
     from metabnet.bench import suite as b
-    from metabnet.learn.predict import resolve_device
+    from metabnet.learn.device import resolve_device
 
     sections = [x.strip() for x in only.split(",") if x.strip()]
     bad = [x for x in sections if x not in SECTIONS]

@@ -25,7 +25,7 @@ def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
     from metabnet.learn.evaluate import evaluate, load_data
     from metabnet.fileio import FormatError, write_text
     from metabnet.metrics import format_table
-    from metabnet.learn.predict import resolve_device
+    from metabnet.learn.device import resolve_device
     from metabnet.progress import progress_bar
 
     if model_spec == "solver":

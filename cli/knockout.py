@@ -40,7 +40,7 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     if len(nets) != 1:
         raise click.UsageError(f"{file} holds {len(nets)} networks: choose one with --name")
     net = nets[0]
-    from metabnet.learn.predict import resolve_device
+    from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)

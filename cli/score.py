@@ -44,7 +44,7 @@ def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, ba
         raise click.UsageError("--format csv needs --out (it writes two files)")
     if refine and model_spec == "solver":
         raise click.UsageError("--refine needs a model: its predictions are the solver's starting points")
-    from metabnet.learn.predict import resolve_device
+    from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabnet.network import Network
+from metabnet.network import Kinetics, Network
 
 CSR_EDGE = ("edge_src", "edge_dst", "edge_rate", "edge_km")
 LOG_X_FLOOR = -6.0  # log10 concentrations are floored here in model targets (nodes the intake never reaches have x = 0)
@@ -24,11 +24,14 @@ class Batch(dict):
     def __len__(self):
         return len(self["n"])
 
-    def network(self, i: int, kinetics: str = "linear", name: str = "") -> Network:
+    def network(self, i: int, name: str = "") -> Network:
+        """Network i; Michaelis-Menten where some edge has a finite K (intake edges never do)."""
         e0, e1 = self["edge_ptr"][i], self["edge_ptr"][i + 1]
-        km = self["edge_km"][e0:e1].astype(np.float64) if kinetics == "michaelis-menten" else None
+        km = self["edge_km"][e0:e1].astype(np.float64)
+        mm = bool(np.isfinite(km).any())
         return Network(int(self["n"][i]), self["edge_src"][e0:e1], self["edge_dst"][e0:e1],
-                       self["edge_rate"][e0:e1].astype(np.float64), km, kinetics, name)
+                       self["edge_rate"][e0:e1].astype(np.float64), km if mm else None,
+                       Kinetics.MM if mm else Kinetics.LINEAR, name)
 
     def x(self, i: int) -> np.ndarray | None:
         if not self["exists_bounded"][i]:

@@ -35,7 +35,7 @@ _DIGIT_SET = set(DIGITS)
 # ---- encoding --------------------------------------------------------------------------
 def encode_input(net: Network, weighted: bool = True) -> list[str]:
     """`N{n}` then `N{u} N{v} [N{w}]` per edge; ValueError when an id or weight does not fit."""
-    if net.kinetics != "linear":
+    if net.is_mm:
         raise ValueError(f"network {net.name!r}: the token encoding covers linear kinetics only")
     ids = np.concatenate(([net.n], net.src, net.dst))
     if ids.min() < 0 or ids.max() > MAX_ID:

@@ -50,7 +50,7 @@ def test_never_fires_where_an_equilibrium_exists(intake_scale):
         cfg = GenConfig(family=family, kinetics="michaelis-menten", intake_scale=intake_scale)
         b = generate(cfg, 400, seed=90 + k, shard=3)
         for i in np.flatnonzero(b["exists_bounded"])[:8]:
-            net = b.network(i, "michaelis-menten")
+            net = b.network(i)
             x_star = np.asarray(solve(net)["x"])
             settled += 1
             for _ in range(12):

@@ -121,7 +121,7 @@ def test_michaelis_menten_labels_match_naive(family):
     b = generate(cfg, 30, seed=8)
     assert not (b["flags"] & 1).any()
     for i in range(len(b)):
-        net = b.network(i, "michaelis-menten")
+        net = b.network(i)
         ref = naive.equilibrium_newton(net)
         assert (ref is not None) == bool(b["exists_bounded"][i]), i
         if ref is not None:

@@ -220,7 +220,7 @@ def test_mm_newton_matches_scipy_root(size):
                         balance="ratio", ratio=0.5)
         b = generate(cfg, MM_COUNTS[size], seed=100 + k, shard=7)
         for i in range(len(b)):
-            net = b.network(i, "michaelis-menten")
+            net = b.network(i)
             ref = naive.equilibrium_newton(net)
             x = b.x(i)
             where = f"{family} {size} network {i} (n={net.n})"

@@ -86,7 +86,7 @@ def test_accepted_range_gives_right_labels():
                  150, seed=12)
     decided = beyond = 0
     for i in range(len(b)):
-        net = _spread_out(b.network(i, "michaelis-menten"), rng, span)
+        net = _spread_out(b.network(i), rng, span)
         try:
             r = solve(net)
         except BeyondRange:  # no certified verdict (near capacity, or divergence unproved)

@@ -28,7 +28,7 @@ def generated(kinetics: str, count: int, seed: int, n_max: int = 30) -> list[Net
                     w_min=0.1, w_max=10, intake_scale=1.0 if kinetics == "linear" else 0.05,
                     balance="ratio", ratio=1.0)
     batch = generate(cfg, count, seed=seed)
-    return [batch.network(i, kinetics, f"{kinetics}-{seed}-{i}") for i in range(count)]
+    return [batch.network(i, f"{kinetics}-{seed}-{i}") for i in range(count)]
 
 
 # ---- round trips ---------------------------------------------------------------------------

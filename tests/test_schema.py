@@ -32,7 +32,7 @@ BAD = {
 @pytest.mark.parametrize("kinetics", ["linear", "michaelis-menten"])
 def test_what_metabnet_writes_is_valid(tmp_path, kinetics):
     b = generate(GenConfig(size="custom", n_min=4, n_max=30, kinetics=kinetics, weights="log-uniform"), 40, seed=2)
-    nets = [b.network(i, kinetics, name=f"n{i}") for i in range(len(b))]
+    nets = [b.network(i, name=f"n{i}") for i in range(len(b))]
     write_networks(tmp_path / "all.jsonl", nets)
     for line in (tmp_path / "all.jsonl").read_text().splitlines():
         VALIDATOR.validate(json.loads(line))

@@ -33,7 +33,7 @@ def test_round_trip_every_field(tmp_path, kinetics):
             continue
         np.testing.assert_array_equal(got[k], whole[k].astype(got[k].dtype), err_msg=k)
     for i in (0, 299, 300, 499):
-        assert got.network(i, kinetics).to_dict() == whole.network(i, kinetics).to_dict()
+        assert got.network(i).to_dict() == whole.network(i).to_dict()
 
 
 def test_node_values_only_for_bounded(tmp_path):

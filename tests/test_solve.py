@@ -42,7 +42,7 @@ def test_isolated_nodes_change_nothing_else(kinetics):
     cfg = GenConfig(size="custom", n_min=10, n_max=20, kinetics=kinetics, intake_scale=0.02)
     b = generate(cfg, 30, seed=4)
     for i in range(len(b)):
-        net = b.network(i, kinetics)
+        net = b.network(i)
         wide = Network(net.n + 3, net.src, np.where(net.dst == net.n + 1, net.n + 4, net.dst), net.rate,
                        net.km, kinetics)
         a, w = solve(net), solve(wide)

@@ -29,7 +29,7 @@ def test_newton_matrix_is_the_kernels_jacobian(kinetics):
     b = _batch("erdos", kinetics, 20, seed=3)
     rng = np.random.default_rng(0)
     for i in range(len(b)):
-        net = b.network(i, kinetics)
+        net = b.network(i)
         n, km = net.n, net.km_or_nan()
         x = rng.uniform(0, 5, n)
         idx = np.empty(n + 2, np.int64)
@@ -69,7 +69,7 @@ def test_michaelis_menten_sparse_newton_equals_dense(family):
     b = _batch(family, "michaelis-menten", 30, seed=5)
     agreed = 0
     for i in range(len(b)):
-        net = b.network(i, "michaelis-menten")
+        net = b.network(i)
         km = net.km_or_nan()
         d = keq.solve(net.n, net.src, net.dst, net.rate, km)
         try:

@@ -69,7 +69,7 @@ def rhs_jac(net: Network):
     """(f(t, x), J(t, x)) of dx/dt for either kinetics, numpy-vectorised."""
     s, d, k, km, phi = _flux_parts(net)
     inner = d >= 0
-    mm = net.kinetics == "michaelis-menten"
+    mm = net.is_mm
     n = net.n
 
     def flux(x):

@@ -30,6 +30,8 @@ import numpy as np
 from metabnet.bench import references as ref
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
+from metabnet.metrics import rel_l1
+from metabnet.network import Kinetics
 from metabnet.solve import solve
 
 AGREE = 1e-6  # relative L1 to metabnet's answer below which a tool counts as agreeing
@@ -82,14 +84,9 @@ def _networks(cfg: GenConfig, count: int, seed: int, exists: bool = True):
     while len(out) < count and shard < 50:
         b = generate(cfg, max(count, 64), seed=seed, shard=shard)
         idx = np.flatnonzero(b["exists_unique"]) if exists else np.arange(len(b))
-        out += [b.network(int(i), cfg.kinetics, name=f"{cfg.family}-{shard}-{i}") for i in idx]
+        out += [b.network(int(i), name=f"{cfg.family}-{shard}-{i}") for i in idx]
         shard += 1
     return out[:count]
-
-
-def _rel_l1(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    return float(np.abs(x - y).sum() / max(np.abs(x).sum(), 1e-300))
 
 
 # ---- gen ---------------------------------------------------------------------------------
@@ -107,24 +104,24 @@ def bench_gen(s: Settings) -> list[dict]:
         paper_reference.generate(k, seed=0)
         ref_rate = k / (time.perf_counter() - t)
         rows.append({"pipeline": "paper-style Python + networkx", "family": "erdos", "size": "S",
-                     "kinetics": "linear", "method": "direct", "threads": 1, "networks": k, "per_s": ref_rate})
+                     "kinetics": Kinetics.LINEAR, "method": "direct", "threads": 1, "networks": k, "per_s": ref_rate})
     except ImportError:
         rows.append({"pipeline": "paper-style Python + networkx", "missing": 'networkx (pip install -e ".[bench]")'})
-    plan = [("erdos", "S", "linear", "direct", t, 200_000, 20_000) for t in sorted({1, threads_all})]
-    plan += [("erdos", "S", "linear", "ode", threads_all, 5_000, 500),
-             ("erdos", "S", "michaelis-menten", "direct", threads_all, 50_000, 500),
-             ("erdos", "S", "michaelis-menten", "ode", threads_all, 2_000, 200)]
-    plan += [("erdos", size, "linear", "direct", threads_all, 50_000, 5_000) for size in ("M", "L")]
-    plan += [(f, "S", "linear", "direct", threads_all, 50_000, 5_000) for f in FAMILIES if f != "erdos"]
+    plan = [("erdos", "S", Kinetics.LINEAR, "direct", t, 200_000, 20_000) for t in sorted({1, threads_all})]
+    plan += [("erdos", "S", Kinetics.LINEAR, "ode", threads_all, 5_000, 500),
+             ("erdos", "S", Kinetics.MM, "direct", threads_all, 50_000, 500),
+             ("erdos", "S", Kinetics.MM, "ode", threads_all, 2_000, 200)]
+    plan += [("erdos", size, Kinetics.LINEAR, "direct", threads_all, 50_000, 5_000) for size in ("M", "L")]
+    plan += [(f, "S", Kinetics.LINEAR, "direct", threads_all, 50_000, 5_000) for f in FAMILIES if f != "erdos"]
     if not s.quick:
         plan += [(f, size, kin, "direct", threads_all, 20_000, 0) for f in FAMILIES for size in ("M", "L")
-                 for kin in ("linear",) if f != "erdos"]
-        plan += [(f, "S", "michaelis-menten", "direct", threads_all, 50_000, 0) for f in FAMILIES if f != "erdos"]
+                 for kin in (Kinetics.LINEAR,) if f != "erdos"]
+        plan += [(f, "S", Kinetics.MM, "direct", threads_all, 50_000, 0) for f in FAMILIES if f != "erdos"]
     tmp = Path(tempfile.mkdtemp(prefix="metabnet-bench-"))
     try:
         for i, (family, size, kin, method, threads, full, quick) in enumerate(plan):
             cfg = GenConfig(family=family, size=size, kinetics=kin, method=method,
-                            intake_scale=0.05 if kin == "michaelis-menten" else 1.0)
+                            intake_scale=0.05 if kin == Kinetics.MM else 1.0)
             count = s.count(full, quick)
             numba.set_num_threads(threads)
             generate(cfg, 16)  # compiled kernels loaded outside the timer
@@ -144,11 +141,15 @@ def bench_gen(s: Settings) -> list[dict]:
 
 # ---- solve -------------------------------------------------------------------------------
 BATCH_REPEATS = 5  # a batched call of 1,000 S networks takes ~20 ms: the best of 5 is quoted
+SCALE_REPEATS = 3  # scale: the best of 3 calls (after a warm-up) per size
 
 
-def _best_of(repeats, fn):
-    """(least seconds of `repeats` calls of fn, its last result)."""
-    best, out = np.inf, None
+def best_of(fn, repeats: int, warm_up: bool = False):
+    """(least seconds of `repeats` calls of fn, its last result); with `warm_up`, after one
+    untimed call."""
+    if warm_up:
+        fn()
+    best, out = math.inf, None
     for _ in range(repeats):
         t = time.perf_counter()
         out = fn()
@@ -181,13 +182,13 @@ def _time_each(fn, nets, loads=None):
 def bench_solve(s: Settings) -> list[dict]:
     rows = []
     heavy = s.count(100, 6)  # networks for the slow tools (integrators, SBML simulators)
-    for kin in ("linear", "michaelis-menten"):
-        nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin != "linear" else 1.0),
+    for kin in (Kinetics.LINEAR, Kinetics.MM):
+        nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin == Kinetics.MM else 1.0),
                          s.count(1000, 200), seed=77)
         times, exact, _ = _time_each(lambda net: np.array(solve(net)["x"]), nets)
         tools = [("metabnet solve (direct)", lambda net: np.array(solve(net)["x"]), None, len(nets))]
         tools += [("metabnet solve --method ode", lambda net: np.array(solve(net, "ode")["x"]), None, len(nets))]
-        if kin == "linear":
+        if kin == Kinetics.LINEAR:
             tools += [("numpy.linalg.solve (dense LU)", ref.numpy_solve, None, len(nets)),
                       ("scipy spsolve (SuperLU)", ref.scipy_spsolve, None, len(nets))]
         tools += [("scipy solve_ivp LSODA", lambda net: ref.solve_ivp(net, "LSODA"), None, heavy),
@@ -203,14 +204,14 @@ def bench_solve(s: Settings) -> list[dict]:
             except ref.Missing as e:
                 rows.append({"kinetics": kin, "tool": name, "missing": str(e)})
                 continue
-            ok = [not isinstance(x, Exception) and _rel_l1(exact[i], x) < AGREE for i, x in enumerate(xs)]
+            ok = [not isinstance(x, Exception) and rel_l1(exact[i], x) < AGREE for i, x in enumerate(xs)]
             med = float(np.median(t))
             base = base or med
             rows.append({"kinetics": kin, "tool": name, "networks": len(t), "median_us": med * 1e6,
                          "p99_us": float(np.percentile(t, 99)) * 1e6, "per_s": len(t) / sum(t),
                          "agree": int(sum(ok)), "load_ms": float(np.median(lt)) * 1e3 if lt else None,
                          "vs_metabnet": med / base})
-        if kin == "linear":  # batched: one call for all networks (numpy: stacked padded matrices)
+        if kin == Kinetics.LINEAR:  # batched: one call for all networks (numpy: stacked padded matrices)
             n_max = max(net.n for net in nets)
             mats = np.zeros((len(nets), n_max, n_max))
             rhs = np.zeros((len(nets), n_max))
@@ -218,11 +219,11 @@ def bench_solve(s: Settings) -> list[dict]:
                 LT, phi = ref.laplacian(net, sparse=False)
                 mats[i] = np.eye(n_max)
                 mats[i, :net.n, :net.n], rhs[i, :net.n] = LT, phi
-            dt, xs = _best_of(BATCH_REPEATS, lambda: np.linalg.solve(mats, rhs[..., None])[..., 0])
-            ok = sum(_rel_l1(exact[i], xs[i, :net.n]) < AGREE for i, net in enumerate(nets))
+            dt, xs = best_of(lambda: np.linalg.solve(mats, rhs[..., None])[..., 0], BATCH_REPEATS)
+            ok = sum(rel_l1(exact[i], xs[i, :net.n]) < AGREE for i, net in enumerate(nets))
             rows.append({"kinetics": kin, "tool": "numpy.linalg.solve, batched (padded, matrices built outside)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": int(ok), "batched": True})
-            dt, b = _best_of(BATCH_REPEATS, lambda: generate(GenConfig(), len(nets), seed=78))
+            dt, b = best_of(lambda: generate(GenConfig(), len(nets), seed=78), BATCH_REPEATS)
             rows.append({"kinetics": kin, "tool": "metabnet kernels, batched (generation + labels + x, in memory)",
                          "networks": len(nets), "per_s": len(nets) / dt, "agree": None, "batched": True,
                          "note": f"{int(b['exists_unique'].sum())} with an equilibrium"})
@@ -231,19 +232,24 @@ def bench_solve(s: Settings) -> list[dict]:
 
 # ---- infer -------------------------------------------------------------------------------
 def _models(s: Settings):
-    """(name, model, checkpoint, trained) for the shipped flux model and the graph and seq2seq
-    architectures at their default sizes (untrained unless checkpoints are shipped: speed only)."""
+    """(name, model, checkpoint, trained) for the shipped model and every other architecture of
+    metabnet.learn.archs.ARCHS at its default size (untrained unless checkpoints are shipped:
+    speed only); an architecture that decodes token by token is timed on the existence task."""
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.model import ModelConfig, build, init_weights
     from metabnet.learn.predict import load_model
     from metabnet.learn.shipped import model_path
 
     model, ckpt = load_model(model_path(s.model), s.device)
-    out = [("flux (shipped)", model, ckpt, True)]
-    for arch, extra in (("graph", {"n_enc": 6}), ("seq2seq", {"n_enc": 2, "n_dec": 6})):
-        c = ModelConfig(arch=arch, task="quanti" if arch == "graph" else "quali", **extra)
+    out = [(f"{model.config.arch} (shipped)", model, ckpt, True)]
+    for a in ARCHS.values():
+        if a.name == model.config.arch:
+            continue
+        c = ModelConfig(arch=a.name, task="quali" if a.decodes else "quanti", d_model=a.default_width,
+                        **({"n_enc": a.default_layers} if a.default_layers else {}))
         m = init_weights(build(c)).to(s.device).eval()
-        out.append((f"{arch} (untrained, speed only)", m, {"model_config": c.to_dict(), "weighted": True,
-                                                          "data_mixture": [GenConfig().__dict__]}, False))
+        out.append((f"{a.name} (untrained, speed only)", m, {"model_config": c.to_dict(), "weighted": True,
+                                                           "data_mixture": [GenConfig().__dict__]}, False))
     return out
 
 
@@ -258,9 +264,10 @@ def bench_infer(s: Settings) -> list[dict]:
     import torch
 
     from metabnet.batch import take
-    from metabnet.solve import networks_batch
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.evaluate import evaluate_predictions
     from metabnet.learn.predict import predict
+    from metabnet.solve import networks_batch
 
     nets = _networks(GenConfig(), s.count(1024, 256), seed=91, exists=False)
     data = networks_batch(nets, family="erdos")
@@ -270,14 +277,14 @@ def bench_infer(s: Settings) -> list[dict]:
     solver_rate = len(nets) / (time.perf_counter() - t)
     rows = [{"model": "exact solver (metabnet solve, one by one)", "per_s": solver_rate, "accuracy": 1.0}]
     for name, model, ckpt, trained in _models(s):
-        slow = model.config.arch == "seq2seq"  # decodes token by token: an eighth of the networks
+        arch = ARCHS[model.config.arch]
+        slow = arch.decodes  # decodes token by token: an eighth of the networks
         single = max(2, s.count(100, 20) // (8 if slow else 1))
         part = take(data, np.arange(max(2, len(data) // (8 if slow else 1))))
         for compiled in ((False, True) if not s.quick else (False,)):
             m = model
-            if compiled and model.config.arch == "flux" and s.device == "cpu":
-                rows.append({"model": name, "compiled": True, "missing": "not on CPU: torch.compile unrolls the "
-                             "tied step's n + k iterations (minutes of compiling per network size)"})
+            if compiled and arch.no_cpu_compile and s.device == "cpu":
+                rows.append({"model": name, "compiled": True, "missing": f"not on CPU: {arch.no_cpu_compile}"})
                 continue
             if compiled:
                 os.environ.setdefault("PYTHONUTF8", "1")  # inductor's compile workers read text files
@@ -314,22 +321,12 @@ def bench_infer(s: Settings) -> list[dict]:
 
 
 # ---- scale -------------------------------------------------------------------------------
-def _best(fn, repeats: int = 3) -> float:
-    """Seconds of the fastest of `repeats` calls (after one untimed warm-up call)."""
-    fn()
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def bench_scale(s: Settings) -> list[dict]:
     from metabnet.batch import take
-    from metabnet.solve import networks_batch
+    from metabnet.learn.archs import ARCHS
     from metabnet.learn.predict import load_model, predict
     from metabnet.learn.shipped import model_path
+    from metabnet.solve import networks_batch
 
     model, ckpt = load_model(model_path(s.model), s.device)
     sizes = [32, 100, 316, 1000] + ([] if s.quick else [3162, 10_000])
@@ -342,7 +339,7 @@ def bench_scale(s: Settings) -> list[dict]:
         k = max(2, int(s.count(64, 16) * min(1.0, 100 / n)))
         row = {"n": n, "networks": k}
         try:
-            row["gen_s"] = _best(lambda: generate(cfg, k, seed=5)) / k
+            row["gen_s"] = best_of(lambda: generate(cfg, k, seed=5), SCALE_REPEATS, warm_up=True)[0] / k
         except Exception as e:  # noqa: BLE001 - a size the generator refuses
             row["gen_error"] = str(e).splitlines()[0][:200]
             rows.append(row)
@@ -351,10 +348,11 @@ def bench_scale(s: Settings) -> list[dict]:
         row["share_exists"] = float(b["exists_unique"].mean())  # networks without one need no solve
         nets = [b.network(i) for i in range(len(b))]
         try:
-            row["solve_s"] = _best(lambda: [solve(net) for net in nets]) / k
+            row["solve_s"] = best_of(lambda: [solve(net) for net in nets], SCALE_REPEATS, warm_up=True)[0] / k
         except Exception as e:  # noqa: BLE001 - a size the solver refuses
             row["solve_error"] = str(e).splitlines()[0][:200]
-        if n + model.config.iters_extra <= model.config.iters_max:
+        limit = ARCHS[model.config.arch].size_limit(model.config)
+        if limit is None or n <= limit:
             data = networks_batch(nets)
             predict(model, take(data, np.arange(1)), s.device, batch_size=1)  # warm-up
             _sync(s.device)
@@ -363,7 +361,7 @@ def bench_scale(s: Settings) -> list[dict]:
             _sync(s.device)
             row["infer_s"] = (time.perf_counter() - t) / k
         else:
-            row["infer_error"] = f"beyond the flux model's limit ({model.config.iters_max - model.config.iters_extra} nodes)"
+            row["infer_error"] = f"beyond the {model.config.arch} model's limit ({limit} nodes)"
         rows.append(row)
     return rows
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from metabnet.kernels import generator as kg
 from metabnet.kernels import graphs
+from metabnet.network import KINETICS, Kinetics
 
 @dataclass(frozen=True)
 class Family:
@@ -56,7 +57,6 @@ SIZES = {"S": (32, 64), "M": (64, 128), "L": (128, 256)}  # inner nodes, both en
 WEIGHTS = {"unweighted": kg.W_UNWEIGHTED, "integer": kg.W_INTEGER, "log-uniform": kg.W_LOG_UNIFORM}
 BALANCES = {"none": kg.B_NONE, "redeem": kg.B_REDEEM, "drop": kg.B_DROP, "ratio": kg.B_RATIO}
 METHODS = {"direct": kg.M_DIRECT, "ode": kg.M_ODE}
-KINETICS = {"linear": 0, "michaelis-menten": 1}
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class GenConfig:
         c[kg.C_N_INTAKE], c[kg.C_N_INTAKE_HI] = self.intake_range
         c[kg.C_N_EXCRETION], c[kg.C_N_EXCRETION_HI] = self.excretion_range
         c[kg.C_WEIGHTS], c[kg.C_W_LO], c[kg.C_W_HI] = WEIGHTS[self.weights], self.w_min, self.w_max
-        c[kg.C_KINETICS], c[kg.C_K_LO], c[kg.C_K_HI] = KINETICS[self.kinetics], self.k_min, self.k_max
+        c[kg.C_KINETICS], c[kg.C_K_LO], c[kg.C_K_HI] = Kinetics(self.kinetics).code, self.k_min, self.k_max
         c[kg.C_BALANCE], c[kg.C_P_REDEEM], c[kg.C_P_KEEP] = BALANCES[self.balance], self.p_redeem, self.p_keep
         c[kg.C_RATIO], c[kg.C_METHOD] = self.ratio, METHODS[self.method]
         c[kg.C_INTAKE_SCALE] = self.intake_scale

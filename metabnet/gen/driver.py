@@ -8,6 +8,7 @@ import numpy as np
 from metabnet.batch import Batch
 from metabnet.gen.config import GenConfig
 from metabnet.gen.shard import storage_dtypes
+from metabnet.network import Kinetics
 from metabnet.kernels import generator as kg
 from metabnet.solve import limits, sparse
 
@@ -18,7 +19,7 @@ def generate(config: GenConfig, count: int, seed: int = 0, shard: int = 0, start
         raise ValueError("count, seed, shard and start must be non-negative")
     vector = config.vector()
     hi = config.node_range[1]
-    deferred = config.kinetics == "linear" and config.method == "direct" and hi >= limits.SPARSE_LABEL_MIN
+    deferred = config.kinetics == Kinetics.LINEAR and config.method == "direct" and hi >= limits.SPARSE_LABEL_MIN
     if hi > limits.DENSE_MAX and not deferred:
         raise ValueError(f"networks of up to {hi:,} nodes: {config.kinetics} labels by --method "
                          f"{config.method} need the dense solver, which takes {limits.DENSE_MAX:,} nodes; "

@@ -239,7 +239,7 @@ class ShardReader:
         for first, batch in self.slices(limit):
             for j in range(len(batch)):
                 x = batch.x(j)
-                yield (batch.network(j, self.config.kinetics, f"{stem}:{first + j}"),
+                yield (batch.network(j, f"{stem}:{first + j}"),
                        {"exists_unique": bool(batch["exists_unique"][j]),
                         "exists_bounded": bool(batch["exists_bounded"][j]),
                         "x": None if x is None else x.tolist(), "residual": float(batch["residual"][j])})

@@ -1,16 +1,48 @@
-"""One object per model architecture, found by name in `ARCHS`: what the model reads (its
-padded input arrays), how its output becomes predictions, which networks it can read and how
-large they may be.  Every rule that differs between architectures lives here, so the rest of
-the code never branches on the name.
+"""One object per model architecture, found by name in `ARCHS`: its model class (by name, in
+metabnet.learn.model), its defaults and help text, what the model reads (its padded input
+arrays), how its output becomes predictions, which networks it can read and how large they
+may be.  Every rule that differs between architectures lives here, so the rest of the code
+never branches on the name; a new architecture is one more entry of `ARCHS` (and its class).
 
 - ``flux`` and ``graph`` read node-padded arrays (`node_arrays`) and answer in one pass;
 - ``seq2seq`` reads the paper's tokens (metabnet.kernels.tokenize) and decodes its answer.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
+
 import numpy as np
 
 from metabnet.batch import LOG_X_FLOOR, Batch, ranges
+from metabnet.network import Kinetics
+
+
+class Refusal(Enum):
+    """Why a model does not take a network (the exact solver answers it instead): the group
+    the summary of `metabnet score` counts it under, and the message its record gives."""
+    NO_REACTIONS = ("no reactions", "no reactions")
+    KINETICS = ("other kinetics", "{kinetics} kinetics (the model answers {answers} only)")
+    TRAINED_SIZE = ("too many nodes", "{n} inner nodes (the model was trained on at most {n_max})")
+    ITERATIONS = ("too many nodes",
+                  "{n} inner nodes (the flux model iterates at most {iters_max} times: {limit} nodes)")
+    TOKENS = ("too long", "{tokens} tokens (the model reads and writes at most {max_len})")
+    VOCABULARY = ("outside the vocabulary",
+                  "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)")
+    UNDECODED = ("the model's output could not be decoded", "the model's output could not be decoded")
+
+    def __init__(self, group: str, template: str):
+        self.group, self.template = group, template
+
+    def because(self, **fields) -> "Reason":
+        """This refusal with its message filled in from `fields`."""
+        return Reason(self, self.template.format(**fields))
+
+
+@dataclass(frozen=True)
+class Reason:
+    refusal: Refusal
+    text: str  # the record's solver_reason
 
 
 def _round_up(k, m):
@@ -53,10 +85,14 @@ def node_arrays(batch: Batch, floor: float | None = LOG_X_FLOOR) -> dict:
 class Arch:
     """The single-pass default: node arrays in, existence logit and log10 x per node out."""
     name = ""
+    model = ""  # its nn.Module class in metabnet.learn.model
+    help = ""  # one clause for `metabnet train --arch`
     default_layers = 0  # encoder layers when the user gives none (0: the model has no layers)
     default_width = 256  # d_model when the user gives none
     sized_by_training = True  # refuses networks larger than any it was trained on
-    unreadable = ""  # why `readable` refuses a network
+    decodes = False  # writes its answer token by token (slow: benchmarks and validation take fewer)
+    no_cpu_compile = ""  # why torch.compile is not tried on the CPU ("" when it is)
+    unreadable: Refusal | None = None  # why `readable` refuses a network
     floor: float | None = LOG_X_FLOOR
 
     def arrays(self, batch: Batch, task: str, weighted: bool = True) -> dict:
@@ -88,25 +124,39 @@ class Arch:
         """Networks whose inputs the model can represent (all, but for seq2seq)."""
         return np.ones(len(batch), bool)
 
-    def too_large(self, net, config, weighted: bool) -> str | None:
+    def size_limit(self, config) -> int | None:
+        """Most inner nodes the model itself can take, whatever it was trained on (None: any)."""
+        return None
+
+    def too_large(self, net, config, weighted: bool) -> Reason | None:
         """Why `net` is too large for the model itself, whatever it was trained on (or None)."""
         return None
 
     def decode_limit(self, task: str) -> bool:
         """Whether validation should be capped at TrainConfig.val_decode networks (slow decoding)."""
-        return False
+        return self.decodes and task == "quanti"
+
+    def describe(self, config: dict) -> str:
+        """What `metabnet info --model` adds about a model of this architecture (its config dict)."""
+        return ""
 
 
 class GraphArch(Arch):
     name = "graph"
+    model = "GraphModel"
+    help = "one pass over node tokens with structural attention"
     default_layers = 6
 
 
 class FluxArch(Arch):
     name = "flux"
+    model = "FluxModel"
+    help = ("a weight-tied step iterated n + --iters-extra times that diffuses flux along the reactions "
+            "(any size)")
     floor = None
     default_width = 64
     sized_by_training = False  # its iterations grow with the network: any size up to too_large
+    no_cpu_compile = "torch.compile unrolls the tied step's n + k iterations (minutes of compiling per network size)"
 
     def concentrations(self, out) -> np.ndarray:
         import torch
@@ -114,17 +164,26 @@ class FluxArch(Arch):
         x = torch.pow(10.0, out["log_x"].float().clamp(max=38))
         return torch.where(out["reached"] > 0, x, torch.zeros_like(x)).cpu().numpy()
 
+    def size_limit(self, config):
+        return config.iters_max - config.iters_extra
+
     def too_large(self, net, config, weighted):
-        limit = config.iters_max - config.iters_extra
+        limit = self.size_limit(config)
         if net.n > limit:
-            return f"{net.n} inner nodes (the flux model iterates at most {config.iters_max} times: {limit} nodes)"
+            return Refusal.ITERATIONS.because(n=net.n, iters_max=config.iters_max, limit=limit)
         return None
+
+    def describe(self, config):
+        return f", iterations n + {config['iters_extra']}"
 
 
 class Seq2SeqArch(Arch):
     name = "seq2seq"
+    model = "Seq2Seq"
+    help = "the paper's encoder-decoder over its token encoding"
     default_layers = 2
-    unreadable = "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)"
+    decodes = True
+    unreadable = Refusal.VOCABULARY
 
     def arrays(self, batch, task, weighted=True):
         """Token arrays (the paper's encoding), padded to a multiple of 16 so a compiled
@@ -166,7 +225,7 @@ class Seq2SeqArch(Arch):
 
     def readable(self, batch, weighted):
         """Linear kinetics with node ids and (weighted) integer rates within N0..N999."""
-        ok = (batch["kinetics"] == "linear") & (batch["n"] + 1 <= 999)
+        ok = (batch["kinetics"] == Kinetics.LINEAR) & (batch["n"] + 1 <= 999)
         if weighted:
             r = batch["edge_rate"].astype(np.float64)
             bad = np.concatenate([[0], np.cumsum((r != np.round(r)) | (r > 999))])
@@ -177,11 +236,10 @@ class Seq2SeqArch(Arch):
     def too_large(self, net, config, weighted):
         longest = max(3 + (3 if weighted else 2) * net.m, self.answer_length(net.n, config.task))
         if longest > config.max_len:
-            return f"{longest} tokens (the model reads and writes at most {config.max_len})"
+            return Refusal.TOKENS.because(tokens=longest, max_len=config.max_len)
         return None
 
-    def decode_limit(self, task):
-        return task == "quanti"
 
 
 ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch())}
+DEFAULT_ARCH = "flux"  # what `metabnet train` trains when --arch is not given

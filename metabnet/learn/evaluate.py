@@ -12,7 +12,7 @@ from metabnet.solve import networks_batch
 from metabnet.fileio import FormatError
 from metabnet.io.formats import iter_network_files, read_networks
 from metabnet.learn.loader import ShardIndex, size_bucket
-from metabnet.metrics import rel_l1, report
+from metabnet.metrics import answer_error, rel_l1, report
 
 
 def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[str]]:
@@ -44,6 +44,21 @@ def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[
     return data, errors
 
 
+def score_batch(model, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1, weighted: bool = True,
+                progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """The evaluation loop: the model's predictions on `data` (metabnet.learn.predict.predict)
+    and, per network, (true class, predicted class, error) as metabnet.metrics.summary reads
+    them; returns those three arrays and the predictions."""
+    from metabnet.learn.predict import predict
+
+    pred = predict(model, data, device, batch_size, beam, weighted, progress)
+    true = data["exists_unique"].astype(np.int8)
+    quanti = model.config.task == "quanti"
+    err = np.array([answer_error(t, quanti, rel_l1(data.x(i), pred["x"][i]) if t and quanti else None)
+                    for i, t in enumerate(true)], np.float64)
+    return true, pred["cls"], err, pred
+
+
 def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
              progress=None) -> dict:
     """The report of metabnet.metrics plus the count of networks the model cannot read."""
@@ -53,18 +68,12 @@ def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256
 def evaluate_predictions(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
                          progress=None) -> tuple[dict, Batch, dict]:
     """(the report of `evaluate`, the networks the model can read, its predictions on them)."""
-    from metabnet.learn.predict import predict
-
-    ok = ARCHS[model.config.arch].readable(data, ckpt.get("weighted", True))
+    weighted = ckpt.get("weighted", True)
+    ok = ARCHS[model.config.arch].readable(data, weighted)
     data = take(data, np.flatnonzero(ok))
-    pred = predict(model, data, device, batch_size, beam, ckpt.get("weighted", True), progress)
-    true = data["exists_unique"].astype(np.int8)
-    err = np.full(len(data), np.nan)
-    if model.config.task == "quanti":
-        for i in np.flatnonzero(true):
-            err[i] = rel_l1(data.x(i), pred["x"][i])
+    true, cls, err, pred = score_batch(model, data, device, batch_size, beam, weighted, progress)
     groups = {"family": data["family"], "size": size_bucket(data["n"]), "kinetics": data["kinetics"]}
-    rep = report(true, pred["cls"], err, groups)
+    rep = report(true, cls, err, groups)
     rep["unreadable"] = int((~ok).sum())
     rep["model"] = {"arch": model.config.arch, "task": model.config.task}
     return rep, data, pred

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
 from metabnet.tokens import TOKEN_ID, VOCAB
 
 EDGE_FEATURES = 5  # per reaction: log rate (or log V), log K, is Michaelis-Menten, is intake, is excretion
@@ -32,7 +33,7 @@ NODE_FEATURES = 9  # flux model, per node: log out/in rate sums, out/in degrees,
 
 @dataclass
 class ModelConfig:
-    arch: str = "flux"  # flux | graph | seq2seq
+    arch: str = DEFAULT_ARCH  # a name of metabnet.learn.archs.ARCHS: flux | graph | seq2seq
     task: str = "quali"  # quali: existence only | quanti: existence and concentrations
     d_model: int = 256  # width (the paper: 256; the flux model: 64 is plenty)
     n_heads: int = 8  # attention heads (the paper: 8)
@@ -48,7 +49,7 @@ class ModelConfig:
     iters_max: int = 2048  # flux: at most this many iterations (the documented size limit)
 
     def __post_init__(self):
-        if self.arch not in MODELS or self.task not in ("quali", "quanti"):
+        if self.arch not in ARCHS or self.task not in ("quali", "quanti"):
             raise ValueError(f"unknown arch/task {self.arch}/{self.task}")
         if self.struct not in ("adj", "spd", "none") or self.d_model % self.n_heads:
             raise ValueError("struct must be adj|spd|none and d_model divisible by n_heads")
@@ -236,7 +237,7 @@ class GraphModel(nn.Module):
         valid = idx <= n[:, None] + 1  # (B, T)
         ntype = torch.where(idx == 0, 0, torch.where(idx <= n[:, None], 1, torch.where(valid, 2, 3)))
 
-        f = self.edge_features(batch)  # (B, E, 3)
+        f = self.edge_features(batch)  # (B, E, EDGE_FEATURES)
         f_out, f_in = (self.edge_embed(f) * emask[..., None]).chunk(2, -1)  # (B, E, C) each
         h = self.node_type(ntype)  # (B, T, C)
         h = h.scatter_add(1, src[..., None].expand(B, E, C), f_out)
@@ -442,11 +443,9 @@ def concentration_loss(out, batch):
     return log_l1 + rel + 0.1 * reach
 
 
-MODELS = {"flux": FluxModel, "graph": GraphModel, "seq2seq": Seq2Seq}
-
-
 def build(config: ModelConfig) -> nn.Module:
-    return MODELS[config.arch](config)
+    """The model of `config.arch`: the class its entry of metabnet.learn.archs.ARCHS names."""
+    return globals()[ARCHS[config.arch].model](config)
 
 
 def transformer_flops(model: nn.Module, layers: int, tokens: int) -> float:

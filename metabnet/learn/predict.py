@@ -9,11 +9,6 @@ from metabnet.learn.archs import ARCHS
 from metabnet.learn.model import ModelConfig, build
 
 
-def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when a GPU is visible, else "cpu"; any other name as given."""
-    return device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def load_model(path, device="cpu", **config) -> tuple[torch.nn.Module, dict]:
     """The model of a checkpoint (metabnet train's checkpoint.pt or model.pt) and its metadata.
     `config`: ModelConfig fields to change that do not change the weights (such as the flux

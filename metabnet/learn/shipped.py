@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metabnet.learn.archs import ARCHS
+
 DEFAULT = Path(__file__).parent / "models" / "default.pt"
-SPECS = ("default", "solver")
 
 
 def model_path(spec: str | None) -> Path | None:
@@ -32,7 +33,7 @@ def describe(ckpt: dict, path: Path) -> str:
     n_params = sum(v.numel() for v in ckpt["model"].values())
     lines = ["metabnet/learn/models/default.pt (the shipped default)" if Path(path) == DEFAULT else str(path),
              f"model: {c['arch']}, task {c['task']}, width {c['d_model']}, {n_params:,} parameters"
-             + (f", iterations n + {c['iters_extra']}" if c["arch"] == "flux" else ""),
+             + ARCHS[c["arch"]].describe(c),
              f"trained: {state.get('step', '?')} steps, {state.get('examples', 0):,} networks, "
              f"{state.get('elapsed', 0) / 60:.0f} min",
              f"data: families {values('family')}; sizes {values('size')}; kinetics {values('kinetics')}; "

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-import numpy as np
 
 from metabnet.fileio import FormatError, failed_files
 from metabnet.io import read_networks
-from metabnet.metrics import TOLERANCES, summary
-from metabnet.score.scorer import Scorer
+from metabnet.metrics import TOLERANCES, answer_error, summary
+from metabnet.network import Kinetics
+from metabnet.score.scorer import Record, Scorer
 from metabnet.solve import solve
 
 # refine, per kinetics: warm starts, and iterations of a cold and a warm start, in all and split
@@ -94,36 +94,29 @@ class Tally:
         self.true, self.pred, self.err = [], [], []  # verify: the model's answers vs the exact ones
         self.iterations = {}  # refine: kinetics -> Counter of _REFINE_KEYS
 
-    def add(self, records: list[dict]) -> None:
+    def add(self, records: list[Record]) -> None:
         for rec in records:
             self.methods[rec["method"]] += 1
             self.exists += bool(rec["exists_unique"])
             self.flagged += bool(rec.get("flagged"))
-            if rec.get("solver_reason"):
-                self.reasons[_reason_kind(rec["solver_reason"])] += 1
+            if rec.refusal is not None:
+                self.reasons[rec.refusal.group] += 1
             if rec["method"] == "model" and "exact" in rec:
                 self._check(rec["exact"], rec["exists_unique"], rec["rel_l1"])
             elif rec["method"] == "model+solver":  # the refined answer is exact
                 self._check(rec, rec["model"]["exists_unique"], rec["model"]["rel_l1"])
-            if rec.get("refine"):
-                r = rec["refine"]
-                if r["start"] == "model":
-                    back = "+" in r["solver"]  # the warm start certified nothing; the cold solve decided
-                    group = "fell_back" if back else "certified"
-                    self.iterations.setdefault(rec["kinetics"], Counter()).update(
-                        {"networks": 1, "iterations_cold": r["iterations_cold"],
-                         "iterations_warm": r["iterations_warm"], group: 1,
-                         f"{group}_cold": r["iterations_cold"], f"{group}_warm": r["iterations_warm"]})
+            if rec.fell_back is not None:  # refine, started from the model's x
+                r, group = rec["refine"], "fell_back" if rec.fell_back else "certified"
+                self.iterations.setdefault(rec["kinetics"], Counter()).update(
+                    {"networks": 1, "iterations_cold": r["iterations_cold"],
+                     "iterations_warm": r["iterations_warm"], group: 1,
+                     f"{group}_cold": r["iterations_cold"], f"{group}_warm": r["iterations_warm"]})
 
     def _check(self, exact: dict, exists: bool, err: float | None) -> None:
         """One model answer against the exact one, as metabnet.metrics.summary reads it."""
         self.true.append(int(exact["exists_unique"]))
         self.pred.append(int(exists))
-        quanti = self.scorer.model.config.task == "quanti"
-        if not (exact["exists_unique"] and quanti):
-            self.err.append(np.nan)  # no value to score
-        else:
-            self.err.append(np.inf if err is None else err)  # a missing x counts as wrong
+        self.err.append(answer_error(exact["exists_unique"], self.scorer.model.config.task == "quanti", err))
 
     @property
     def count(self) -> int:
@@ -171,7 +164,7 @@ class Tally:
         elif s.verify:
             lines.append(f"{'verify':<{W}}every answer is the exact solver's (no model predictions to check)")
         for kin, it in sorted(self.iterations.items()):
-            if kin == "linear":
+            if kin == Kinetics.LINEAR:
                 lines.append(f"{'refine, linear':<{W}}{it['networks']:,} networks: direct solve, one LU each; "
                              "a start saves nothing")
                 continue
@@ -185,15 +178,6 @@ class Tally:
         if s.refine and not self.iterations:
             lines.append(f"{'refine':<{W}}no model x to start from (existence-only model or none predicted)")
         return "\n".join(lines)
-
-
-def _reason_kind(reason: str) -> str:
-    """Groups solver reasons for the summary: '300 inner nodes (...)' -> 'too many nodes'."""
-    for key, kind in (("inner nodes", "too many nodes"), ("kinetics", "other kinetics"),
-                      ("tokens", "too long"), ("vocabulary", "outside the vocabulary")):
-        if key in reason:
-            return kind
-    return reason
 
 
 def _change(cold: int, warm: int) -> str:

@@ -27,14 +27,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metabnet.learn.archs import ARCHS
+from metabnet.learn.archs import ARCHS, Reason, Refusal
 from metabnet.gen.config import GenConfig
 from metabnet.kernels.kinetics import balance
 from metabnet.metrics import rel_l1
 from metabnet.network import Network
 from metabnet.solve import solve
 
-UNDECODED = "the model's output could not be decoded"
+WARM_FELL_BACK = "newton-warm+"  # metabnet.kernels.equilibrium.how_name: a warm start certified nothing
+
+
+class Record(dict):
+    """One answer: the keys written (module doc), and beside them, unwritten, what a run's
+    summary counts: why the model did not take the network, and whether a warm start fell
+    back to the cold solve (None where there was no warm start)."""
+    refusal: Refusal | None = None
+    fell_back: bool | None = None
+
 
 def flux_residual(net: Network, x) -> float | None:
     """sum_v |dx_v/dt| / sum_v (gross flux through v) at concentrations x: the share of all
@@ -71,15 +80,15 @@ class ModelLimits:
         return cls(max(c.node_range[1] for c in cfgs) if sized else None,
                    tuple(answers) if answers else tuple(sorted({c.kinetics for c in cfgs})))
 
-    def reason(self, net: Network, config, weighted: bool) -> str | None:
+    def reason(self, net: Network, config, weighted: bool) -> Reason | None:
         """Why the model cannot take `net` (None when it can); the architecture's `readable`
         (metabnet.learn.archs) adds its vocabulary limits on top."""
         if net.m == 0:
-            return "no reactions"
+            return Refusal.NO_REACTIONS.because()
         if self.kinetics is not None and net.kinetics not in self.kinetics:
-            return f"{net.kinetics} kinetics (the model answers {' and '.join(self.kinetics)} only)"
+            return Refusal.KINETICS.because(kinetics=net.kinetics, answers=" and ".join(self.kinetics))
         if self.n_max is not None and net.n > self.n_max:
-            return f"{net.n} inner nodes (the model was trained on at most {self.n_max})"
+            return Refusal.TRAINED_SIZE.because(n=net.n, n_max=self.n_max)
         return ARCHS[config.arch].too_large(net, config, weighted)
 
 
@@ -110,7 +119,7 @@ class Scorer:
         self.weighted = bool((self.ckpt or {}).get("weighted", True))
         self.limits = ModelLimits.of(self.model, self.ckpt or {}) if self.model is not None else None
 
-    def score(self, nets: list[Network]) -> list[dict]:
+    def score(self, nets: list[Network]) -> list[Record]:
         """One record per network, in the order given.  Model predictions run in batches of
         networks of similar size (metabnet.learn.predict sorts by n, then restores the order)."""
         preds, reasons = self._predict(nets)
@@ -132,7 +141,7 @@ class Scorer:
         arch = ARCHS[config.arch]
         ok = arch.readable(batch, self.weighted)
         for i in np.asarray(take)[~ok]:
-            reasons[i] = arch.unreadable
+            reasons[i] = arch.unreadable.because()
         take = [i for i, good in zip(take, ok) if good]
         if not take:
             return preds, reasons
@@ -141,20 +150,20 @@ class Scorer:
         out = predict(self.model, batch, self.device, self.batch_size, self.beam, self.weighted)
         for r, i in enumerate(take):
             if out["cls"][r] < 0:
-                reasons[i] = UNDECODED
+                reasons[i] = Refusal.UNDECODED.because()
                 continue
             x = out["x"][r]
             p = float(out["p_exists"][r])
             preds[i] = Prediction(bool(out["cls"][r] == 1), p if np.isfinite(p) else None, _values(x))
         return preds, reasons
 
-    def _record(self, net: Network, pred: Prediction | None, reason: str | None) -> dict:
-        rec = {"file": net.meta.get("file"), "name": net.name, "n": net.n, "kinetics": net.kinetics}
+    def _record(self, net: Network, pred: Prediction | None, reason: Reason | None) -> Record:
+        rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics)
         exact = solve(net) if pred is None or self.verify or self.refine else None
         if pred is None:
             rec.update(_answer(net, exact), method="solver", p_exists=None, solver=exact["method"])
             if self.model is not None:
-                rec["solver_reason"] = reason
+                rec["solver_reason"], rec.refusal = reason.text, reason.refusal
         elif self.refine:
             start = pred.x if pred.x is not None and len(pred.x) == net.n and None not in pred.x else None
             final = solve(net, x0=start) if start is not None else exact
@@ -164,6 +173,8 @@ class Scorer:
             rec["refine"] = {"start": "model" if start is not None else "none",
                              "iterations_cold": exact["iterations"], "iterations_warm": final["iterations"],
                              "solver": final["method"]}
+            if start is not None:
+                rec.fell_back = final["method"].startswith(WARM_FELL_BACK)
         else:
             rec.update(exists_unique=pred.exists, exists_bounded=None, x=pred.x,
                        residual=flux_residual(net, pred.x), method="model", p_exists=pred.p)

@@ -60,9 +60,7 @@ def read(path, text: str | None = None) -> list[Network]:
     """The one network in the SBML file at `path` (its `text`, when already read), as a list;
     FormatError naming the file and the offending element on any problem."""
     path = Path(path)
-    text = read_text(path) if text is None else text
-    if not text.startswith("<?xml"):  # else libsbml adds a declaration line and shifts line numbers
-        text = '<?xml version="1.0" encoding="UTF-8"?>' + text
+    text = _utf8_declaration(path, read_text(path) if text is None else text)
     doc = libsbml.readSBMLFromString(text)
     _raise_read_errors(path, doc)
     model = doc.getModel()
@@ -79,6 +77,28 @@ def read(path, text: str | None = None) -> list[Network]:
     except RecursionError:  # outside a reaction (rules, initial assignments)
         raise FormatError(path, "SBML math nested too deeply to read "
                                 f"(more than ~{sys.getrecursionlimit()} levels)") from None
+
+
+_DECLARATION = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*(["'])([^"']*)\1""")
+
+
+def _utf8_declaration(path, text: str) -> str:
+    """`text` (decoded already, see read_text) with an XML declaration that says UTF-8, as
+    libsbml reads the string it is given as UTF-8 whatever the declaration says: a file in
+    UTF-16 with its byte-order mark reads right, and one that declares an encoding metabnet
+    does not decode (ISO-8859-1, ...) is read only when it is plain ASCII, the same characters
+    in either, and otherwise refused naming the encoding, never misread."""
+    if not text.startswith("<?xml"):  # else libsbml adds a declaration line and shifts line numbers
+        return '<?xml version="1.0" encoding="UTF-8"?>' + text
+    m = _DECLARATION.match(text)
+    if m is None:
+        return text
+    declared = m.group(2)
+    if declared.upper().replace("_", "-") not in ("UTF-8", "UTF8", "UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32",
+                                                  "ASCII", "US-ASCII") and not text.isascii():
+        raise FormatError(path, f"the XML declaration says encoding {declared!r}; metabnet reads "
+                                "UTF-8 (or UTF-16 with a byte-order mark): save the file as UTF-8")
+    return text[:m.start(2)] + "UTF-8" + text[m.end(2):]
 
 
 def _raise_read_errors(path, doc) -> None:

@@ -6,9 +6,11 @@ Imports nothing of the project's, so any module may use it.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
+import re
 from pathlib import Path
 
 
@@ -41,14 +43,53 @@ def display_path(path) -> str:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_text(path) -> str:
-    """The UTF-8 text of the file at `path`; FormatError when unreadable, not UTF-8 or empty."""
+# Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32-LE"), (codecs.BOM_UTF32_BE, "UTF-32-BE"),
+         (codecs.BOM_UTF8, "UTF-8"), (codecs.BOM_UTF16_LE, "UTF-16-LE"), (codecs.BOM_UTF16_BE, "UTF-16-BE"))
+
+
+_LINE_BOM = re.compile("^\ufeff+", re.MULTILINE)
+
+
+def decode_text(path, data: bytes) -> str:
+    """The text of a file's bytes `data`, as users produce it: UTF-8, with or without a
+    byte-order mark, or UTF-16 / UTF-32 with their byte-order mark (what Windows editors write
+    as "Unicode"); the mark is dropped.  FormatError naming the encoding when the bytes do not
+    decode, and for NUL characters, which no network file holds and which UTF-16 or UTF-32
+    text without a byte-order mark shows as - never a misread."""
+    encoding, bom = "UTF-8", b""
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            encoding, bom = name, mark
+            break
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = data[len(bom):].decode(encoding.lower())
+    except UnicodeDecodeError as e:
+        what = "UTF-8" if not bom else f"{encoding} (its byte-order mark)"
+        line = data[len(bom):len(bom) + e.start].decode(encoding.lower()).count("\n") + 1
+        problem = f"not a {what} text file: byte 0x{data[len(bom) + e.start]:02x} at line {line} does not decode"
+        if not bom:
+            problem += "; save the file as UTF-8"
+        raise FormatError(path, problem) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        hint = ("; is it UTF-16 or UTF-32 text without a byte-order mark? save it as UTF-8"
+                if not bom else "")
+        raise FormatError(path, f"not a text file: it holds NUL characters (line {line}){hint}")
+    # files concatenated with `cat` carry their marks inside: a U+FEFF that begins a line is
+    # a byte-order mark too, never part of a name or a number
+    return _LINE_BOM.sub("", text)
+
+
+def read_text(path) -> str:
+    """The text of the file at `path` (see decode_text: UTF-8, a byte-order mark dropped, or
+    UTF-16 / UTF-32 with one); FormatError when unreadable, not text in those encodings, or
+    empty."""
+    try:
+        data = Path(path).read_bytes()
     except OSError as e:
         raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise FormatError(path, "not a UTF-8 text file") from None
+    text = decode_text(path, data)
     if not text.strip():
         raise FormatError(path, "file is empty")
     return text

@@ -20,10 +20,25 @@ are per unit volume: a law divided by the common size of the nodes' compartments
 is either all mass action or all Michaelis-Menten (the Network model has one kinetics), so a
 mixture is refused.  Initial concentrations are ignored (equilibria are from x(0) = 0).
 
+The semantics are libRoadRunner's (the tests compare the two): a kinetic law's local
+parameters shadow every other symbol, species included (a local parameter named like the
+reactant is refused, the flux would not depend on it); Level 2 ``stoichiometryMath`` is
+evaluated like any constant and held to stoichiometry 1; an unset Level 3 stoichiometry is 1;
+``reversible`` alone changes nothing (the law is the flux); a ``conversionFactor`` (the
+species' own, else the model's) multiplies a node's rate of change, so one common factor c
+multiplies every rate, maximal rate and intake flux (K unchanged) and different factors on
+different nodes are refused.  The text comes from read_text (a byte-order mark dropped,
+UTF-16 decoded) and its XML declaration is made to say UTF-8; a non-ASCII file that declares
+another encoding is refused.
+
 Anything else - two reactants or two products, stoichiometry other than 1, a law that depends
-on another species (a modifier that matters), time or an unknown symbol, another law form,
-a non-positive or non-finite constant, an unknown species, rate rules, algebraic rules or
-events - is refused with a FormatError naming the file and the reaction (or rule) id.
+on another species (a modifier that matters), time, delay, rateOf, avogadro, a reaction or
+species-reference id or an unknown symbol, another law form (a reverse term included), a
+non-positive or non-finite constant, an unknown species, rate rules, algebraic rules, events,
+assignment rules on species, ``fast="true"`` reactions, and any SBML Level 3 package marked
+``required="true"`` (comp submodels, distrib, multi, ...: metabnet implements none, and
+libRoadRunner 2.10 silently drops comp submodels) - is refused with a FormatError naming the
+file and the reaction, species, rule, event or package.
 
 Writing.  An SBML Level 3 Version 1 document: one compartment ``cell`` of size 1, species
 ``S1..Sn`` (initial concentration 0, names from ``meta["nodes"]`` when given), one reaction
@@ -60,10 +75,9 @@ def read(path, text: str | None = None) -> list[Network]:
     """The one network in the SBML file at `path` (its `text`, when already read), as a list;
     FormatError naming the file and the offending element on any problem."""
     path = Path(path)
-    text = read_text(path) if text is None else text
-    if not text.startswith("<?xml"):  # else libsbml adds a declaration line and shifts line numbers
-        text = '<?xml version="1.0" encoding="UTF-8"?>' + text
+    text = _utf8_declaration(path, read_text(path) if text is None else text)
     doc = libsbml.readSBMLFromString(text)
+    _refuse_required_packages(path, doc)
     _raise_read_errors(path, doc)
     model = doc.getModel()
     if model is None:
@@ -79,6 +93,46 @@ def read(path, text: str | None = None) -> list[Network]:
     except RecursionError:  # outside a reaction (rules, initial assignments)
         raise FormatError(path, "SBML math nested too deeply to read "
                                 f"(more than ~{sys.getrecursionlimit()} levels)") from None
+
+
+_DECLARATION = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*(["'])([^"']*)\1""")
+
+
+def _utf8_declaration(path, text: str) -> str:
+    """`text` (decoded already, see read_text) with an XML declaration that says UTF-8, as
+    libsbml reads the string it is given as UTF-8 whatever the declaration says: a file in
+    UTF-16 with its byte-order mark reads right, and one that declares an encoding metabnet
+    does not decode (ISO-8859-1, ...) is read only when it is plain ASCII, the same characters
+    in either, and otherwise refused naming the encoding, never misread."""
+    if not text.startswith("<?xml"):  # else libsbml adds a declaration line and shifts line numbers
+        return '<?xml version="1.0" encoding="UTF-8"?>' + text
+    m = _DECLARATION.match(text)
+    if m is None:
+        return text
+    declared = m.group(2)
+    if declared.upper().replace("_", "-") not in ("UTF-8", "UTF8", "UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32",
+                                                  "ASCII", "US-ASCII") and not text.isascii():
+        raise FormatError(path, f"the XML declaration says encoding {declared!r}; metabnet reads "
+                                "UTF-8 (or UTF-16 with a byte-order mark): save the file as UTF-8")
+    return text[:m.start(2)] + "UTF-8" + text[m.end(2):]
+
+
+def _refuse_required_packages(path, doc) -> None:
+    """FormatError naming the first SBML Level 3 package that the document marks
+    required="true" (its math depends on it: comp submodels, distrib, multi, arrays, ...):
+    metabnet implements none, and reading the core alone would give other dynamics.  Packages
+    marked required="false" (layout, render, fbc bounds, groups) leave the math unchanged."""
+    ns = doc.getNamespaces()
+    if doc.getLevel() < 3 or ns is None:  # packages exist from Level 3 on
+        return
+    for i in range(ns.getNumNamespaces()):
+        uri = ns.getURI(i)
+        if libsbml.SBMLNamespaces.isSBMLNamespace(uri):  # the core itself
+            continue
+        if doc.isSetPackageRequired(uri) and doc.getPackageRequired(uri):
+            name = ns.getPrefix(i) or uri
+            raise FormatError(path, f"SBML package {name!r} ({uri}) is marked required: the model's "
+                                    "math depends on it, and metabnet does not implement it")
 
 
 def _raise_read_errors(path, doc) -> None:
@@ -128,9 +182,13 @@ class _Model:
                 self.fail(f"{kind} on {rule.getVariable() or 'the model'} changes the dynamics and is not supported",
                           f"{kind} {rule.getVariable()}".strip())
         self.volume = self._volume()
+        scale = self._conversion_factor()
         ids, edges = [], []
         for i, r in enumerate(m.getListOfReactions(), 1):
             ids.append(r.getId() or f"#{i}")
+            if r.isSetFast() and r.getFast():
+                self.fail("fast=\"true\" (a reaction at equilibrium at all times) is not supported",
+                          f"reaction {ids[-1]}")
             edges.append(self._catch(lambda: self._edge(r), f"reaction {ids[-1]}"))
         first = {}  # kinetics -> first reaction id with that law
         for rid, (_, _, kin, _, _) in zip(ids, edges):
@@ -147,7 +205,7 @@ class _Model:
         km = [e[4] for e in edges] if kinetics == "michaelis-menten" else None
         names = [sp.getName() or sp.getId() for sp in m.getListOfSpecies() if sp.getId() in self.nodes]
         name = m.getName() or m.getId() or self.path.stem
-        net = Network(n, src, dst, [e[3] for e in edges], km, kinetics, name, {"nodes": names})
+        net = Network(n, src, dst, [e[3] * scale for e in edges], km, kinetics, name, {"nodes": names})
         try:
             return net.validate()
         except NetworkError as e:
@@ -170,6 +228,29 @@ class _Model:
         if len(set(sizes.values())) > 1:
             self.fail(f"species live in compartments of different sizes ({sizes}); not supported")
         return sizes.popitem()[1] if sizes else 1.0
+
+    def _conversion_factor(self) -> float:
+        """The conversion factor of the nodes (their own, else the model's; 1 without): it
+        multiplies each node's rate of change.  One common factor c multiplies every rate
+        constant, maximal rate and intake flux by c (K unchanged) - the same dynamics; nodes
+        with different factors are refused, as a network has no per-node time scale."""
+        factors = {}
+        model_cf = self.model.getConversionFactor() if self.model.isSetConversionFactor() else None
+        for sp in self.model.getListOfSpecies():
+            if sp.getId() not in self.nodes:
+                continue
+            cf = sp.getConversionFactor() if sp.isSetConversionFactor() else model_cf
+            where = f"species {sp.getId()}" + ("" if sp.isSetConversionFactor() else " (the model's conversionFactor)")
+            x = 1.0 if cf is None else self._catch(lambda: self.value(cf, {}), where)
+            if not (math.isfinite(x) and x > 0):
+                self.fail(f"conversionFactor {cf} must be positive and finite, got {x}", where)
+            factors.setdefault(x, (sp.getId(), cf))
+        if len(factors) > 1:
+            (x1, (s1, c1)), (x2, (s2, c2)) = list(factors.items())[:2]
+            self.fail(f"species {s1} and {s2} have different conversion factors ({c1 or 'none'}: {x1:g}, "
+                      f"{c2 or 'none'}: {x2:g}); a network has one time scale for all its nodes, so only a "
+                      "common conversionFactor is supported")
+        return next(iter(factors), 1.0)
 
     def _catch(self, fn, element):
         try:
@@ -195,9 +276,13 @@ class _Model:
             raise _Refuse("has no node species as reactant or product (it would go straight from "
                           "intake to excretion)")
         if u is None:  # intake: a constant flux
-            self._only_constants(_names(law.getMath()), None)
+            self._only_constants(_names(law.getMath(), local), None)
             phi = self._eval(law.getMath(), local)
             return None, self.nodes[v], None, _positive(phi / self.volume, "intake flux phi"), math.nan
+        if u in local:
+            raise _Refuse(f"local parameter {u} of the kinetic law shadows reactant species {u}: in the "
+                          f"law, {u} is the constant {local[u].getValue():g}, so the flux does not depend on the "
+                          "species; not supported")
         kinetics, rate, km = self._law(law.getMath(), u, local)
         if kinetics == "michaelis-menten":
             km = _positive(km, "Michaelis constant K")
@@ -214,7 +299,16 @@ class _Model:
             sid = ref.getSpecies()
             if sid not in self.nodes and sid not in self.boundary:
                 raise _Refuse(f"unknown species {sid!r}")
-            if ref.isSetStoichiometry() and ref.getStoichiometry() != 1:
+            if ref.isSetStoichiometryMath():  # Level 2: a formula for the stoichiometry
+                sm = ref.getStoichiometryMath()
+                if sm.getMath() is None:
+                    raise _Refuse(f"stoichiometryMath of {role} {sid} has no math")
+                self._only_constants(_names(sm.getMath()), None)
+                x = self._eval(sm.getMath(), {})
+                if x != 1:
+                    raise _Refuse(f"stoichiometryMath '{libsbml.formulaToL3String(sm.getMath())}' = {x:g} of "
+                                  f"{role} {sid}; only stoichiometry 1 is supported")
+            elif ref.isSetStoichiometry() and ref.getStoichiometry() != 1:
                 raise _Refuse(f"stoichiometry {ref.getStoichiometry():g} of {role} {sid}; only 1 is supported")
             if ref.isSetId() and (ref.getId() in self.initial or ref.getId() in self.rules):
                 raise _Refuse(f"variable stoichiometry of {role} {sid} is not supported")
@@ -229,7 +323,7 @@ class _Model:
         _flatten(math_ast, num, den)
         coef, n_s, sums = 1.0, 0, []
         for node, up in [(f, True) for f in num] + [(f, False) for f in den]:
-            names = _names(node)
+            names = _names(node, local)
             if s not in names:
                 self._only_constants(names, s)
                 x = self._eval(node, local)
@@ -252,10 +346,10 @@ class _Model:
         """K of a denominator sum K + s (K the sum of the constant terms); refuse other sums."""
         terms = [node.getChild(i) for i in range(node.getNumChildren())]
         others = [t for t in terms if not (t.getType() == libsbml.AST_NAME and t.getName() == s)]
-        if len(others) != len(terms) - 1 or not others or any(s in _names(t) for t in others):
+        if len(others) != len(terms) - 1 or not others or any(s in _names(t, local) for t in others):
             raise _Refuse(f"rate law denominator '{libsbml.formulaToL3String(node)}' is not of the form K+{s}")
         for t in others:
-            self._only_constants(_names(t), s)
+            self._only_constants(_names(t, local), s)
         return math.fsum(self._eval(t, local) for t in others)
 
     def _only_constants(self, names, s):
@@ -339,8 +433,9 @@ def _flatten(node, num: list, den: list) -> None:
         num.append(node)
 
 
-def _names(node) -> set[str]:
-    """Every symbol name in the tree (time and other csymbols included)."""
+def _names(node, local=()) -> set[str]:
+    """Every symbol name in the tree (time and other csymbols included) but the ids in `local`
+    (a kinetic law's local parameters, which shadow species and every other symbol)."""
     out = set()
     stack = [node]
     while stack:
@@ -348,7 +443,7 @@ def _names(node) -> set[str]:
         if n.getType() in (libsbml.AST_NAME, libsbml.AST_NAME_TIME, libsbml.AST_NAME_AVOGADRO):
             out.add(n.getName() or "time")
         stack.extend(n.getChild(i) for i in range(n.getNumChildren()))
-    return out
+    return out.difference(local)
 
 
 def _evaluate(node, lookup) -> float:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-SECTIONS = ("gen", "solve", "infer", "scale")  # the keys of metabnet.bench.suite.BENCHES, in order
+from metabnet.bench import SECTIONS
 
 
 @click.command()

@@ -4,13 +4,8 @@ import json
 
 from click.testing import CliRunner
 
-from metabnet.bench.suite import BENCHES, exponents
-from metabnet.cli.bench import SECTIONS
+from metabnet.bench.suite import exponents
 from metabnet.cli.main import main
-
-
-def test_sections_match():
-    assert tuple(BENCHES) == SECTIONS
 
 
 def test_quick_solve_report(tmp_path):

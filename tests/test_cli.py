@@ -9,7 +9,8 @@ from metabnet.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
+def gen_cli(tmp_path_factory):
+    """A `metabnet gen` run through the CLI: (its folder, its output)."""
     out = tmp_path_factory.mktemp("gen") / "data"
     r = CliRunner().invoke(main, ["gen", "--out", str(out), "--count", "300", "--shard-size", "200",
                                   "--n-min", "6", "--n-max", "14", "--seed", "4", "-q"])
@@ -17,8 +18,8 @@ def shards(tmp_path_factory):
     return out, r.output
 
 
-def test_gen_prints_summary_and_resumes(shards):
-    out, text = shards
+def test_gen_prints_summary_and_resumes(gen_cli):
+    out, text = gen_cli
     assert "networks" in text and "300 in 2 shard(s)" in text and "networks/s" in text
     assert sorted(p.name for p in out.iterdir()) == [".metabnet.lock", "metabnet.json", "shard-00000.h5", "shard-00001.h5"]
     again = CliRunner().invoke(main, ["gen", "--out", str(out), "--count", "300", "--shard-size", "200",
@@ -26,8 +27,8 @@ def test_gen_prints_summary_and_resumes(shards):
     assert again.exit_code == 0 and "0 written, 2 already complete" in again.output
 
 
-def test_info(shards):
-    out, _ = shards
+def test_info(gen_cli):
+    out, _ = gen_cli
     r = CliRunner().invoke(main, ["info", str(out / "shard-00001.h5"), "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
@@ -35,8 +36,8 @@ def test_info(shards):
     assert d["attrs"]["config"]["n_min"] == 6 and d["stats"]["networks"] == 100
 
 
-def test_export_then_solve_gives_the_stored_labels(shards, tmp_path):
-    out, _ = shards
+def test_export_then_solve_gives_the_stored_labels(gen_cli, tmp_path):
+    out, _ = gen_cli
     exported = tmp_path / "nets.jsonl"
     r = CliRunner().invoke(main, ["export", str(out / "shard-00000.h5"), "--out", str(exported)])
     assert r.exit_code == 0, r.output
@@ -78,15 +79,10 @@ def test_gen_bad_option_is_one_clear_line(tmp_path):
     assert r.exit_code != 0 and "bad node range 9..3" in r.output
 
 
-def test_help_explains():
-    r = CliRunner().invoke(main, ["gen", "--help"])
-    assert r.exit_code == 0 and "--balance" in r.output and "resumes" in r.output
-
-
-def test_solve_and_score_a_folder_of_shards(shards, tmp_path):
+def test_solve_and_score_a_folder_of_shards(gen_cli, tmp_path):
     """A `metabnet gen` folder: both shards' networks are solved, in order and named SHARD:i,
     with the stored labels; the manifest metabnet.json is not taken for a network."""
-    out, _ = shards
+    out, _ = gen_cli
     exported = tmp_path / "stored.jsonl"
     for shard in ("shard-00000.h5", "shard-00001.h5"):
         r = CliRunner().invoke(main, ["export", str(out / shard)])

@@ -1,56 +1,15 @@
 """Network files: round trips of every format and a one-line error for every kind of bad file."""
 import json
-import pickle
 
 import numpy as np
 import pytest
 
+from helpers import assert_same, check_bad_file, random_network, relabel_by_first_appearance
 from metabnet.fileio import FormatError
 from metabnet.io.formats import iter_network_files, read_networks, write_networks
 from metabnet.network import Network
 
 SEEDS = range(40)
-
-
-def random_network(rng, kinetics=None, integer=None, max_n=12, name="") -> Network:
-    """Intake, inner and excretion edges in the order `Network.from_dict` rebuilds them;
-    every inner node is on some edge (so a TSV keeps n)."""
-    n = int(rng.integers(1, max_n + 1))
-    kinetics = kinetics or str(rng.choice(["linear", "michaelis-menten"]))
-    integer = bool(rng.integers(2)) if integer is None else integer
-    intake = [(0, int(v)) for v in rng.integers(1, n + 1, size=rng.integers(1, 3))]
-    inner = [tuple(map(int, e)) for e in rng.integers(1, n + 1, size=(rng.integers(0, 3 * n + 1), 2))]
-    seen = {v for e in intake + inner for v in e}
-    exc = [(int(u), n + 1) for u in rng.integers(1, n + 1, size=rng.integers(0, 3))]
-    exc += [(u, n + 1) for u in range(1, n + 1) if u not in seen and (u, n + 1) not in exc]
-    edges = np.array(intake + inner + exc, dtype=np.int32).reshape(-1, 2)
-    m = len(edges)
-    rate = rng.integers(1, 100, m).astype(float) if integer else 10 ** rng.uniform(-3, 3, m)
-    km = None
-    if kinetics == "michaelis-menten":
-        km = np.where(edges[:, 0] == 0, np.nan, 10 ** rng.uniform(-2, 2, m))
-    return Network(n, edges[:, 0], edges[:, 1], rate, km, kinetics, name).validate()
-
-
-def assert_same(a: Network, b: Network):
-    assert (a.n, a.kinetics, a.name) == (b.n, b.kinetics, b.name)
-    np.testing.assert_array_equal(a.src, b.src)
-    np.testing.assert_array_equal(a.dst, b.dst)
-    np.testing.assert_array_equal(a.rate, b.rate)  # exact: floats are written at repr precision
-    np.testing.assert_array_equal(a.km_or_nan(), b.km_or_nan())
-
-
-def relabel_by_first_appearance(net: Network) -> tuple[Network, list[str]]:
-    order = {}
-    for u, v in zip(net.src.tolist(), net.dst.tolist()):
-        for x in (u, v):
-            if 1 <= x <= net.n:
-                order.setdefault(x, len(order) + 1)
-    perm = np.arange(net.n + 2)
-    for old, new in order.items():
-        perm[old] = new
-    return (Network(net.n, perm[net.src], perm[net.dst], net.rate, net.km, net.kinetics, net.name),
-            [str(x) for x in order])
 
 
 # ---- round trips ---------------------------------------------------------------------------
@@ -217,20 +176,6 @@ BAD = [  # file name, content, words in the problem, line number or None
 @pytest.mark.parametrize("name,content,problem,line", BAD, ids=[b[0] for b in BAD])
 def test_bad_file(tmp_path, name, content, problem, line):
     check_bad_file(tmp_path / name, content, problem, line)
-
-
-def check_bad_file(path, content, problem, line=None):
-    """Reading `content` from `path` raises one FormatError line, `path[:line]: ...problem...`;
-    returns the error."""
-    path.write_text(content)
-    with pytest.raises(FormatError) as info:
-        read_networks(path)
-    e = info.value
-    where = str(path) if line is None else f"{path}:{line}"
-    assert str(e).startswith(where + ": ") and "\n" not in str(e), str(e)
-    assert problem in e.problem and (e.path, e.line) == (str(path), line), str(e)
-    assert str(pickle.loads(pickle.dumps(e))) == str(e)
-    return e
 
 
 def test_unreadable_files(tmp_path):

@@ -20,7 +20,6 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.gen.dataset import Plan, run
 from metabnet.io.formats import read_networks, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
@@ -122,10 +121,8 @@ def test_second_gen_into_a_busy_folder_is_refused(tmp_path):
 
 # ---- train -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    out = tmp_path_factory.mktemp("train_data")
-    run(Plan(out, GenConfig(size="custom", n_min=8, n_max=12), 160, seed=3, shard_size=80), progress=False)
-    return out
+def shards(make_shards):
+    return make_shards(160, 3, 80, size="custom", n_min=8, n_max=12)
 
 
 def train_args(data, out):

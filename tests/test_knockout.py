@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_score import Oracle, checkpoint, networks
+from helpers import Oracle, checkpoint, networks
 
 from metabnet.score import knockout as ko
 from metabnet.cli.main import main

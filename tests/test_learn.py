@@ -10,7 +10,6 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.gen.dataset import Plan, run
 from metabnet.gen.config import GenConfig
 from metabnet.batch import take
 from metabnet.learn.archs import ARCHS, node_arrays
@@ -24,17 +23,13 @@ TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    out = tmp_path_factory.mktemp("shards")
-    run(Plan(out, GenConfig(), 3000, seed=3, shard_size=1000), progress=False)
-    return out
+def shards(make_shards):
+    return make_shards(3000, 3, 1000)  # the paper's S networks, 3 shards
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny")
-    run(Plan(out, GenConfig(n_min=8, n_max=12), 64, seed=5, shard_size=64), progress=False)
-    return out
+def tiny(make_shards):
+    return make_shards(64, 5, 64, n_min=8, n_max=12)
 
 
 def _tc(data, out, **kw):

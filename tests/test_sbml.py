@@ -8,7 +8,7 @@ import libsbml
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_formats import assert_same, check_bad_file, random_network, relabel_by_first_appearance
+from helpers import assert_same, check_bad_file, random_network, relabel_by_first_appearance
 
 from metabnet.io import sbml
 from metabnet.cli.main import main

@@ -8,66 +8,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
+from helpers import SMALL, TINY, Oracle, checkpoint, networks
 from metabnet.cli.main import main
 from metabnet.io.formats import iter_network_files, read_networks, write_networks
 from metabnet.gen.config import GenConfig
-from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary
-from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.model import ModelConfig
 from metabnet.network import Network
 from metabnet.score import score_files
 from metabnet.score.scorer import ModelLimits, Scorer, flux_residual
 from metabnet.solve import solve
-
-TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
-SMALL = dict(size="custom", n_min=6, n_max=12)
-MM = dict(kinetics="michaelis-menten", balance="ratio", ratio=0.8)
-
-
-def networks(count, seed, kinetics="linear", prefix="net", **kw):
-    cfg = GenConfig(**{**SMALL, **(MM if kinetics != "linear" else {}), **kw})
-    b = generate(cfg, count, seed=seed)
-    return [b.network(i, name=f"{prefix}{i}") for i in range(count)]
-
-
-class Oracle(torch.nn.Module):
-    """A stand-in graph model that answers with the exact solver, each x multiplied by
-    (1 + noise) on odd nodes and (1 - noise) on even ones: with it, what `score` reports
-    is known in advance, and any mix-up of networks, nodes or order shows."""
-
-    def __init__(self, noise=0.0):
-        super().__init__()
-        self.config = ModelConfig(arch="graph", task="quanti", **TINY)
-        self.noise = noise
-
-    def forward(self, t):
-        B, T = len(t["n"]), t["T"]
-        logit, log_x = torch.full((B,), -10.0), torch.full((B, T), -6.0)
-        for b in range(B):
-            e, n = t["emask"][b].numpy(), int(t["n"][b])
-            km = t["km"][b].numpy()[e].astype(np.float64)
-            mm = np.isfinite(km).any()
-            net = Network(n, t["src"][b].numpy()[e], t["dst"][b].numpy()[e], t["rate"][b].numpy()[e],
-                          km if mm else None, "michaelis-menten" if mm else "linear")
-            r = solve(net)
-            if r["exists_unique"]:
-                logit[b] = 10.0
-                x = np.array(r["x"]) * (1 + self.noise * np.where(np.arange(1, n + 1) % 2, 1, -1))
-                log_x[b, 1:n + 1] = torch.from_numpy(np.log10(np.maximum(x, 1e-6)))
-        return {"logit": logit, "log_x": log_x}
-
-
-def checkpoint(path, kinetics="linear", n_max=12, arch="graph"):
-    """An untrained tiny model saved as `metabnet train` saves model.pt."""
-    mc = ModelConfig(arch=arch, task="quanti", **TINY)
-    model = init_weights(build(mc))
-    data = GenConfig(size="custom", n_min=6, n_max=n_max, kinetics=kinetics)
-    torch.save({"model_config": mc.to_dict(), "weighted": True, "data_config": json.loads(data.to_json()),
-                "model": model.state_dict()}, path)
-    return path
 
 
 @pytest.fixture(scope="module")

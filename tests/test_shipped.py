@@ -14,7 +14,7 @@ from metabnet.gen.config import GenConfig
 from metabnet.learn.loader import GenStream
 from metabnet.learn.predict import load_model
 from metabnet.learn.shipped import DEFAULT
-from test_score import networks
+from helpers import networks
 
 
 def test_shipped_checkpoint_loads_weights_only_and_says_how_it_was_trained():

@@ -7,7 +7,7 @@ from metabnet.io.formats import read_token_json, write_token_json
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import (TOKEN_ID, VOCAB, decode_float, decode_input, decode_output, encode_float,
                              encode_input, encode_output)
-from test_formats import assert_same, random_network
+from helpers import assert_same, random_network
 
 
 def test_vocabulary():

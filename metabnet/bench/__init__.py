@@ -1,3 +1,5 @@
 """`metabnet bench`: generation, exact solving, model inference and scaling beside the tools a
 user would pick instead (`suite`), those tools as functions of a Network (`references`), and
 the paper-style Python + networkx generator it is measured against (`paper_reference`)."""
+
+SECTIONS = ("gen", "solve", "infer", "scale")  # the sections of `metabnet bench`, in order (suite.BENCHES)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from metabnet.bench import SECTIONS
 from metabnet.bench import references as ref
 from metabnet.gen.config import FAMILIES, GenConfig
 from metabnet.gen.driver import generate
@@ -67,14 +68,9 @@ def machine() -> dict:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    gpu = None
-    try:
-        import torch
+    from metabnet.learn.device import gpu_name
 
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except ImportError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "numba_threads": numba.config.NUMBA_NUM_THREADS, "gpu": gpu,
+    return {"cpu": cpu, "cores": os.cpu_count(), "numba_threads": numba.config.NUMBA_NUM_THREADS, "gpu": gpu_name(),
             "python": platform.python_version(), "versions": versions}
 
 
@@ -253,18 +249,11 @@ def _models(s: Settings):
     return out
 
 
-def _sync(device):
-    if device == "cuda":
-        import torch
-
-        torch.cuda.synchronize()
-
-
 def bench_infer(s: Settings) -> list[dict]:
-    import torch
-
     from metabnet.batch import take
     from metabnet.learn.archs import ARCHS
+    from metabnet.learn.device import compile_model
+    from metabnet.learn.device import synchronize
     from metabnet.learn.evaluate import evaluate_predictions
     from metabnet.learn.predict import predict
     from metabnet.solve import networks_batch
@@ -287,9 +276,8 @@ def bench_infer(s: Settings) -> list[dict]:
                 rows.append({"model": name, "compiled": True, "missing": f"not on CPU: {arch.no_cpu_compile}"})
                 continue
             if compiled:
-                os.environ.setdefault("PYTHONUTF8", "1")  # inductor's compile workers read text files
                 try:
-                    m = torch.compile(model)
+                    m = compile_model(model)
                 except Exception as e:  # noqa: BLE001
                     rows.append({"model": name, "compiled": True, "missing": f"torch.compile: {e}"})
                     continue
@@ -299,15 +287,15 @@ def bench_infer(s: Settings) -> list[dict]:
                 lat = []
                 for i in range(single):
                     one = take(data, np.array([i]))
-                    _sync(s.device)
+                    synchronize(s.device)
                     t = time.perf_counter()
                     predict(m, one, s.device, weighted=w)
-                    _sync(s.device)
+                    synchronize(s.device)
                     lat.append(time.perf_counter() - t)
-                _sync(s.device)
+                synchronize(s.device)
                 t = time.perf_counter()
                 rep, _, _ = evaluate_predictions(m, ckpt, part, s.device, batch_size=256)
-                _sync(s.device)
+                synchronize(s.device)
                 dt = time.perf_counter() - t
             except Exception as e:  # noqa: BLE001 - e.g. no C compiler for torch.compile on CPU
                 rows.append({"model": name, "compiled": compiled, "missing": str(e).splitlines()[0][:200]})
@@ -324,6 +312,7 @@ def bench_infer(s: Settings) -> list[dict]:
 def bench_scale(s: Settings) -> list[dict]:
     from metabnet.batch import take
     from metabnet.learn.archs import ARCHS
+    from metabnet.learn.device import synchronize
     from metabnet.learn.predict import load_model, predict
     from metabnet.learn.shipped import model_path
     from metabnet.solve import networks_batch
@@ -355,10 +344,10 @@ def bench_scale(s: Settings) -> list[dict]:
         if limit is None or n <= limit:
             data = networks_batch(nets)
             predict(model, take(data, np.arange(1)), s.device, batch_size=1)  # warm-up
-            _sync(s.device)
+            synchronize(s.device)
             t = time.perf_counter()
             predict(model, data, s.device, batch_size=1)
-            _sync(s.device)
+            synchronize(s.device)
             row["infer_s"] = (time.perf_counter() - t) / k
         else:
             row["infer_error"] = f"beyond the {model.config.arch} model's limit ({limit} nodes)"
@@ -377,7 +366,7 @@ def exponents(rows: list[dict]) -> dict:
     return out
 
 
-BENCHES = {"gen": bench_gen, "solve": bench_solve, "infer": bench_infer, "scale": bench_scale}
+BENCHES = dict(zip(SECTIONS, (bench_gen, bench_solve, bench_infer, bench_scale)))
 
 
 def run(only: list[str], s: Settings, echo=print) -> dict:

@@ -12,3 +12,30 @@ def resolve_device(device: str) -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def gpu_name() -> str | None:
+    """The visible GPU's name, or None (no GPU, or no torch)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def synchronize(device: str) -> None:
+    """Wait for the device's queued work (around a timer); nothing to wait for on the CPU."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def compile_model(model):
+    """torch.compile(model); inductor's compile workers read text files, hence UTF-8 mode."""
+    import os
+
+    import torch
+
+    os.environ.setdefault("PYTHONUTF8", "1")
+    return torch.compile(model)

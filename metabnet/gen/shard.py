@@ -60,6 +60,11 @@ LABEL_RULES = ("exists_unique: every inner node has a path to excretion (the pap
                "default target). exists_bounded: the trajectory from x(0)=0 converges "
                "(linear: every node reachable from intake reaches excretion).")
 H5OPTS = {**hdf5plugin.Zstd(clevel=1), "shuffle": True}  # x is stored uncompressed
+# `gen --compression`: the filters of every dataset but x.  zstd (the default) needs the
+# hdf5plugin package in the reader; gzip (deflate) is built into every HDF5 library (h5py, R's
+# rhdf5 and hdf5r, Julia's HDF5.jl, MATLAB h5read), none needs no filter at all.
+COMPRESSION = {"zstd": H5OPTS, "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
+               "none": {}}
 # per network: what every Batch holds (metabnet.batch), then the generator's account of it
 NETWORK = {"n": np.int32, "exists_unique": np.bool_, "exists_bounded": np.bool_}
 DIAGNOSTICS = {"residual": np.float64, "redeemed": np.int16, "iterations": np.int32,

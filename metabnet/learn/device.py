@@ -12,3 +12,27 @@ def resolve_device(device: str) -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def gpu_name() -> str | None:
+    """The first GPU's name; None without one (or without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def synchronize(device: str) -> None:
+    """Wait for the GPU's queued work (for timers); nothing on the CPU."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def compile_model(model):
+    """torch.compile(model)."""
+    import torch
+
+    return torch.compile(model)

@@ -143,7 +143,7 @@ class ShardWriter:
         self.f = h5py.File(self.tmp, "w-")  # "w-": created exclusively, never through a link
         self.f.attrs.update(magic=MAGIC, format_version=FORMAT_VERSION, config=config.to_json(),
                             seed=seed, shard=shard, start=start, family=config.family,
-                            size=config.size, kinetics=config.kinetics, method=config.method,
+                            size=config.size, kinetics=str(config.kinetics), method=config.method,
                             label_rules=LABEL_RULES, created_by=f"metabnet {__version__}")
         for name, dtype in storage_dtypes(config).items():
             if name in POINTERS:

@@ -425,6 +425,10 @@ def _f(v, fmt="{:,.0f}"):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
 
 
+def _range(r: dict, lo: str, hi: str, fmt: str) -> str:
+    return f"{fmt.format(r[lo])}–{fmt.format(r[hi])}" if r.get(lo) is not None else "–"
+
+
 def _table(title: str, header: str, align: str, rows, cells, missing) -> list[str]:
     """Markdown lines of one section: its title, the header cells (" | "-separated), the
     alignment row, then per row `cells(r)` (a list of cells), or `missing(r)` (a whole line,
@@ -458,11 +462,11 @@ def markdown(rep: dict) -> str:
             "| metabnet median µs (same networks) | time × metabnet | per-network ratio IQR",
             "llrrrrrrrrrr", sec["solve"]["rows"],
             lambda r: [r["kinetics"], r["tool"], f"{r['networks']:,}", _f(r.get("median_us"), "{:,.1f}"),
-                       f"{_f(r.get('q25_us'), '{:,.1f}')}–{_f(r.get('q75_us'), '{:,.1f}')}",
+                       _range(r, "q25_us", "q75_us", "{:,.1f}"),
                        _f(r.get("p99_us"), "{:,.1f}"), _f(r["per_s"]),
                        f"{_f(r.get('agree'), '{:d}')}/{r['networks']}", _f(r.get("load_ms"), "{:,.1f}"),
                        _f(r.get("metabnet_median_us"), "{:,.1f}"), _f(r.get("vs_metabnet"), "{:,.2f}×"),
-                       f"{_f(r.get('ratio_q25'), '{:,.2f}')}–{_f(r.get('ratio_q75'), '{:,.2f}')}"],
+                       _range(r, "ratio_q25", "ratio_q75", "{:,.2f}")],
             lambda r: f"| {r['kinetics']} | {r['tool']} | missing: {r['missing']} ||||||||||")
     if "infer" in sec:
         acc = lambda r, k: _f(r.get(k), "{:.2%}")  # noqa: E731

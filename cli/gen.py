@@ -51,8 +51,11 @@ _d = GenConfig()
 @click.option("--shard-size", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--threads", type=click.IntRange(1), help="Numba threads (default: all cores).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run shards as tasks on this Dask scheduler.")
+@click.option("--compression", type=click.Choice(["zstd", "gzip", "none"]), default="zstd", show_default=True,
+              help="Filter of the shards' datasets: zstd is smallest and fastest but its readers need the "
+                   "hdf5plugin package; gzip and none open in any HDF5 reader (R, Julia, MATLAB, plain h5py).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def gen(out, count, seed, shard_size, threads, scheduler, quiet, **settings):
+def gen(out, count, seed, shard_size, threads, scheduler, compression, quiet, **settings):
     """Generate COUNT random networks with labels and equilibria into HDF5 shards in OUT.
 
     Every network's random stream derives from (seed, shard, index): the same command gives
@@ -68,7 +71,7 @@ def gen(out, count, seed, shard_size, threads, scheduler, quiet, **settings):
         settings.update(size="custom", n_min=settings["n_min"] or lo, n_max=settings["n_max"] or hi)
     try:
         config = GenConfig(**settings)
-        plan = Plan(out, config, count, seed, shard_size)
+        plan = Plan(out, config, count, seed, shard_size, compression=compression)
         summary = run(plan, scheduler=scheduler, progress=not quiet)
     except (ValueError, RuntimeError) as e:
         raise click.ClickException(str(e)) from None

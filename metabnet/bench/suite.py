@@ -175,9 +175,22 @@ def _time_each(fn, nets, loads=None):
     return times, xs, load_times
 
 
+HEAVY_MIN = 30  # networks at least for a slow tool (integrators, SBML simulators): a median and a spread
+
+
+def same_network_ratio(tool_s, metabnet_s) -> dict:
+    """A tool's time against metabnet's on the same networks (metabnet_s[i] is metabnet's
+    time on the network of tool_s[i]): the ratio of the medians, and the quartiles of the
+    per-network ratios as its spread."""
+    t, b = np.asarray(tool_s, float), np.asarray(metabnet_s[:len(tool_s)], float)
+    per = t / b
+    return {"vs_metabnet": float(np.median(t) / np.median(b)),
+            "ratio_q25": float(np.percentile(per, 25)), "ratio_q75": float(np.percentile(per, 75))}
+
+
 def bench_solve(s: Settings) -> list[dict]:
     rows = []
-    heavy = s.count(100, 6)  # networks for the slow tools (integrators, SBML simulators)
+    heavy = max(s.count(100, HEAVY_MIN), min(HEAVY_MIN, s.count(1000, 200)))  # for the slow tools
     for kin in (Kinetics.LINEAR, Kinetics.MM):
         nets = _networks(GenConfig(kinetics=kin, intake_scale=0.05 if kin == Kinetics.MM else 1.0),
                          s.count(1000, 200), seed=77)
@@ -187,11 +200,13 @@ def bench_solve(s: Settings) -> list[dict]:
         if kin == Kinetics.LINEAR:
             tools += [("numpy.linalg.solve (dense LU)", ref.numpy_solve, None, len(nets)),
                       ("scipy spsolve (SuperLU)", ref.scipy_spsolve, None, len(nets))]
+        else:  # the Newton-type comparator
+            tools += [("scipy.optimize.root (hybr, analytic J, x0 = 0)", ref.scipy_root, None, len(nets))]
         tools += [("scipy solve_ivp LSODA", lambda net: ref.solve_ivp(net, "LSODA"), None, heavy),
                   ("scipy solve_ivp BDF", lambda net: ref.solve_ivp(net, "BDF"), None, heavy),
                   ("libRoadRunner steadyState", ref.roadrunner_steady_state, ref.roadrunner_load, heavy),
                   ("COPASI steady state (basico)", ref.copasi_steady_state, ref.copasi_load, heavy)]
-        base = None
+        base = None  # metabnet's per-network times: every ratio is taken on the same networks
         for name, fn, loads, k in tools:
             try:
                 if loads:
@@ -201,12 +216,13 @@ def bench_solve(s: Settings) -> list[dict]:
                 rows.append({"kinetics": kin, "tool": name, "missing": str(e)})
                 continue
             ok = [not isinstance(x, Exception) and rel_l1(exact[i], x) < AGREE for i, x in enumerate(xs)]
-            med = float(np.median(t))
-            base = base or med
-            rows.append({"kinetics": kin, "tool": name, "networks": len(t), "median_us": med * 1e6,
+            base = t if base is None else base
+            rows.append({"kinetics": kin, "tool": name, "networks": len(t), "median_us": float(np.median(t)) * 1e6,
+                         "q25_us": float(np.percentile(t, 25)) * 1e6, "q75_us": float(np.percentile(t, 75)) * 1e6,
                          "p99_us": float(np.percentile(t, 99)) * 1e6, "per_s": len(t) / sum(t),
                          "agree": int(sum(ok)), "load_ms": float(np.median(lt)) * 1e3 if lt else None,
-                         "vs_metabnet": med / base})
+                         "metabnet_median_us": float(np.median(base[:len(t)])) * 1e6,
+                         **same_network_ratio(t, base)})
         if kin == Kinetics.LINEAR:  # batched: one call for all networks (numpy: stacked padded matrices)
             n_max = max(net.n for net in nets)
             mats = np.zeros((len(nets), n_max, n_max))
@@ -369,8 +385,26 @@ def exponents(rows: list[dict]) -> dict:
 BENCHES = dict(zip(SECTIONS, (bench_gen, bench_solve, bench_infer, bench_scale)))
 
 
+def conditions() -> dict:
+    """When, where and under what load a report was measured: UTC date, the git commit of the
+    source (with "-dirty" when it has uncommitted changes; None outside a checkout), the host
+    name and the 1-, 5- and 15-minute load averages (os.getloadavg)."""
+    import datetime
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    try:
+        git = lambda *a: subprocess.run(["git", *a], cwd=here, capture_output=True, text=True,  # noqa: E731
+                                        timeout=10, check=True).stdout.strip()
+        commit = git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "commit": commit, "host": platform.node(), "load_avg": [round(x, 2) for x in os.getloadavg()]}
+
+
 def run(only: list[str], s: Settings, echo=print) -> dict:
-    report = {"machine": machine(), "settings": s.__dict__, "sections": {}}
+    report = {"machine": machine(), "settings": s.__dict__, "conditions": conditions(), "sections": {}}
     for name in only:
         t = time.perf_counter()
         rows = BENCHES[name](s)
@@ -378,11 +412,16 @@ def run(only: list[str], s: Settings, echo=print) -> dict:
         if name == "scale":
             report["sections"][name]["exponents"] = exponents(rows)
         echo(f"{name}: {len(rows)} rows in {time.perf_counter() - t:.0f} s")
+    report["conditions"]["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
 
 def _f(v, fmt="{:,.0f}"):
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def _range(r: dict, lo: str, hi: str, fmt: str) -> str:
+    return f"{fmt.format(r[lo])}–{fmt.format(r[hi])}" if r.get(lo) is not None else "–"
 
 
 def _table(title: str, header: str, align: str, rows, cells, missing) -> list[str]:
@@ -399,7 +438,8 @@ def markdown(rep: dict) -> str:
     m = rep["machine"]
     lines = [f"# metabnet bench{' --quick' if rep['settings']['quick'] else ''}\n",
              f"Machine: {m['cpu']}, {m['cores']} cores, Numba threads {m['numba_threads']}, GPU {m['gpu'] or 'none'}; "
-             f"Python {m['python']}; " + ", ".join(f"{k} {v or 'missing'}" for k, v in m["versions"].items()) + "\n"]
+             f"Python {m['python']}; " + ", ".join(f"{k} {v or 'missing'}" for k, v in m["versions"].items()) + "\n",
+             _conditions_line(rep["conditions"]) + "\n"]
     sec = rep["sections"]
     if "gen" in sec:
         lines += _table(
@@ -411,14 +451,18 @@ def markdown(rep: dict) -> str:
             lambda r: f"| {r['pipeline']} | missing: {r['missing']} |||||||| ")
     if "solve" in sec:
         lines += _table(
-            "\n## Exact solving (networks with an equilibrium; agree: relative L1 to metabnet's x below 1e-6)\n",
-            "kinetics | tool | networks | median µs | p99 µs | networks/s | agree | model load ms | time × metabnet",
-            "llrrrrrrr", sec["solve"]["rows"],
+            "\n## Exact solving (networks with an equilibrium; agree: relative L1 to metabnet's x below 1e-6; "
+            "time × metabnet: median over metabnet's median on the same networks, per-network quartiles)\n",
+            "kinetics | tool | networks | median µs | IQR µs | p99 µs | networks/s | agree | model load ms "
+            "| metabnet median µs (same networks) | time × metabnet | per-network ratio IQR",
+            "llrrrrrrrrrr", sec["solve"]["rows"],
             lambda r: [r["kinetics"], r["tool"], f"{r['networks']:,}", _f(r.get("median_us"), "{:,.1f}"),
+                       _range(r, "q25_us", "q75_us", "{:,.1f}"),
                        _f(r.get("p99_us"), "{:,.1f}"), _f(r["per_s"]),
                        f"{_f(r.get('agree'), '{:d}')}/{r['networks']}", _f(r.get("load_ms"), "{:,.1f}"),
-                       _f(r.get("vs_metabnet"), "{:,.1f}×")],
-            lambda r: f"| {r['kinetics']} | {r['tool']} | missing: {r['missing']} |||||||")
+                       _f(r.get("metabnet_median_us"), "{:,.1f}"), _f(r.get("vs_metabnet"), "{:,.2f}×"),
+                       _range(r, "ratio_q25", "ratio_q75", "{:,.2f}")],
+            lambda r: f"| {r['kinetics']} | {r['tool']} | missing: {r['missing']} ||||||||||")
     if "infer" in sec:
         acc = lambda r, k: _f(r.get(k), "{:.2%}")  # noqa: E731
         lines += _table(
@@ -442,6 +486,13 @@ def markdown(rep: dict) -> str:
             None)
         lines.append("\nFitted exponents: " + ", ".join(f"{k} n^{v:.2f}" for k, v in sec["scale"]["exponents"].items()))
     return "\n".join(lines) + "\n"
+
+
+def _conditions_line(c: dict) -> str:
+    load = ", ".join(f"{x:.2f}" for x in c["load_avg"])
+    after = f"; after {', '.join(f'{x:.2f}' for x in c['load_avg_after'])}" if c.get("load_avg_after") else ""
+    return (f"Measured {c['date']} on {c['host']}, commit {c['commit'] or 'unknown'}; "
+            f"load average (1, 5, 15 min) before {load}{after}")
 
 
 def plot_scale(rep: dict, path: Path) -> None:

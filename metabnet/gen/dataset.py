@@ -17,7 +17,7 @@ from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.kernels import generator as kg
 from metabnet.progress import progress_bar
-from metabnet.gen.shard import ShardError, ShardWriter, open_shard, shard_stats
+from metabnet.gen.shard import COMPRESSION, ShardError, ShardWriter, open_shard, shard_stats
 
 MANIFEST = "metabnet.json"  # the run's Plan.manifest(), beside its shards
 LOCK = ".metabnet.lock"  # held (fcntl.flock) by the gen writing into the folder
@@ -32,6 +32,11 @@ class Plan:
     seed: int = 0
     shard_size: int = 100_000
     batch_size: int = 16_384
+    compression: str = "zstd"  # metabnet.gen.shard.COMPRESSION; not in the manifest: any reader reads any mix
+
+    def __post_init__(self):
+        if self.compression not in COMPRESSION:
+            raise ValueError(f"unknown compression {self.compression!r} (choose from {', '.join(COMPRESSION)})")
 
     def shards(self) -> list[tuple[int, int]]:
         """(shard index, networks) pairs; network i of shard s uses stream (seed, s, i)."""
@@ -61,8 +66,9 @@ def write_shard(plan: Plan, shard: int, count: int, on_batch=None, h5opts=None) 
     """Generate one shard into place (a Dask task, or a local step); returns its path.
 
     The next batch is generated on a worker thread (the kernels release the GIL) while
-    this one is compressed and written."""
-    w = ShardWriter(plan.path(shard), plan.config, plan.seed, shard, 0, h5opts)
+    this one is compressed and written.  `h5opts`: the filters (default: the plan's compression)."""
+    w = ShardWriter(plan.path(shard), plan.config, plan.seed, shard, 0,
+                    COMPRESSION[plan.compression] if h5opts is None else h5opts)
     size = plan.batch()
     starts = range(0, count, size)
     make = lambda s: generate(plan.config, min(size, count - s), plan.seed, shard, s)  # noqa: E731

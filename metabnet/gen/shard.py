@@ -27,6 +27,8 @@ Datasets (N networks, E edges, V = sum of n over bounded networks), ragged array
     iterations (N,) int32             Newton iterations or ODE steps
     attempts (N,) int32               networks drawn to get this one (drop / ratio balance)
     flags (N,) uint8                  bit 0: solver did not certify the equilibrium
+Every dataset carries a short `description` attribute, and `units` where it has units
+(`DESCRIPTIONS`).
 A shard is written to NAME.tmp (shard-00000.h5.tmp), created exclusively, and renamed when
 complete (metabnet.fileio), so a file with the final name is always whole.
 
@@ -39,7 +41,9 @@ Compression: every dataset but x is byte-shuffled and compressed with Zstandard 
 registered HDF5 filter 32015, from the `hdf5plugin` package: plain h5py reads a shard once
 `import hdf5plugin` has run, as this module does).  It compresses as well as gzip level 1 did
 on these arrays (485.8 against 494.5 bytes per S network) at a fifth of the CPU or less
-(benchmarks/gen_throughput.py --filters).  Older gzip shards read as before.
+(benchmarks/gen_throughput.py --filters).  `gen --compression gzip` (deflate level 1, built
+into every HDF5 library) or `none` writes shards that any HDF5 reader opens without a plugin
+(`COMPRESSION`); all read the same here.
 """
 from __future__ import annotations
 
@@ -60,6 +64,11 @@ LABEL_RULES = ("exists_unique: every inner node has a path to excretion (the pap
                "default target). exists_bounded: the trajectory from x(0)=0 converges "
                "(linear: every node reachable from intake reaches excretion).")
 H5OPTS = {**hdf5plugin.Zstd(clevel=1), "shuffle": True}  # x is stored uncompressed
+# `gen --compression`: the filters of every dataset but x.  zstd (the default) needs the
+# hdf5plugin package in the reader; gzip (deflate) is built into every HDF5 library (h5py, R's
+# rhdf5 and hdf5r, Julia's HDF5.jl, MATLAB h5read), none needs no filter at all.
+COMPRESSION = {"zstd": H5OPTS, "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
+               "none": {}}
 # per network: what every Batch holds (metabnet.batch), then the generator's account of it
 NETWORK = {"n": np.int32, "exists_unique": np.bool_, "exists_bounded": np.bool_}
 DIAGNOSTICS = {"residual": np.float64, "redeemed": np.int16, "iterations": np.int32,
@@ -67,6 +76,26 @@ DIAGNOSTICS = {"residual": np.float64, "redeemed": np.int16, "iterations": np.in
 PER_NETWORK = {**NETWORK, **DIAGNOSTICS}
 EDGES = ("edge_src", "edge_dst", "edge_rate", "edge_km")  # at edge_ptr; edge_km with MM kinetics only
 POINTERS = ("edge_ptr", "node_ptr")
+# every dataset's `description` attribute, and its `units` where it has units (rates and
+# concentrations are in consistent arbitrary units: the intake node's concentration is 1)
+DESCRIPTIONS = {
+    "n": ("inner nodes (metabolites) of each network", None),
+    "exists_unique": ("every inner node has a path to excretion: a unique equilibrium (default target)", None),
+    "exists_bounded": ("the trajectory from x(0)=0 converges", None),
+    "residual": ("max over nodes of |dx_v/dt| / gross flux through v at x", "1"),
+    "redeemed": ("edges added by redemption (balance redeem)", None),
+    "iterations": ("Newton iterations or ODE steps of the label", None),
+    "attempts": ("networks drawn to get this one (balance drop or ratio)", None),
+    "flags": ("bit 0: the solver did not certify the equilibrium", None),
+    "edge_src": ("source node of each edge (0 = intake), networks at edge_ptr", None),
+    "edge_dst": ("target node of each edge (n+1 = excretion), networks at edge_ptr", None),
+    "edge_rate": ("rate: a_uv and e_v (linear), phi_v on intake edges, V (Michaelis-Menten)",
+                  "1/time (linear inner and excretion edges); concentration/time (intake, V)"),
+    "edge_km": ("Michaelis constant K of each edge, NaN on intake edges", "concentration"),
+    "x": ("equilibrium concentration of each inner node, networks at node_ptr", "concentration"),
+    "edge_ptr": ("edges of network i: [edge_ptr[i], edge_ptr[i+1])", None),
+    "node_ptr": ("values of x of network i: [node_ptr[i], node_ptr[i+1]) (none without equilibrium)", None),
+}
 SLICE = 1 << 16  # pointers read at a time by the structure check
 SLICE_NETWORKS, SLICE_EDGES = 4096, 1 << 22  # at most this many networks and edges a slice (`slices`)
 # A dataset may declare at most this many times the file's size in bytes (plus MIN_DECLARED):
@@ -114,7 +143,7 @@ class ShardWriter:
         self.f = h5py.File(self.tmp, "w-")  # "w-": created exclusively, never through a link
         self.f.attrs.update(magic=MAGIC, format_version=FORMAT_VERSION, config=config.to_json(),
                             seed=seed, shard=shard, start=start, family=config.family,
-                            size=config.size, kinetics=config.kinetics, method=config.method,
+                            size=config.size, kinetics=str(config.kinetics), method=config.method,
                             label_rules=LABEL_RULES, created_by=f"metabnet {__version__}")
         for name, dtype in storage_dtypes(config).items():
             if name in POINTERS:
@@ -123,6 +152,8 @@ class ShardWriter:
             else:
                 self.f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1 << 16,),
                                       **({} if name == "x" else opts))
+            what, units = DESCRIPTIONS[name]
+            self.f[name].attrs.update(description=what, **({"units": units} if units else {}))
         self.count = 0
 
     def append(self, batch: Batch):

@@ -7,7 +7,7 @@ from metabnet.bench import SECTIONS
 
 
 @click.command()
-@click.option("--quick", is_flag=True, help="Fewer networks and sizes (under 5 minutes on 2 cores).")
+@click.option("--quick", is_flag=True, help="Fewer networks and sizes (about 10 minutes on 2 loaded cores, 2026-12-03).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-report"),
               show_default=True, help="Folder for bench.json, bench.md and the plots.")
 @click.option("--only", default=",".join(SECTIONS), show_default=True,

@@ -61,11 +61,12 @@ def jsonl_out(path=None):
 @contextmanager
 def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False):
     """Yield write(record): one row per network in `path`, one per concentration in
-    `x_csv_path(path)` (file, name, node, x, and x_exact / x_model with `verify` / `refine`);
+    `x_csv_path(path)` (file, name, node: its number 1..n, node_name: its name, else the
+    number, x, and x_exact / x_model with `verify` / `refine`);
     the columns of `flag`, `verify` and `refine` runs (metabnet.score) are added."""
     cols = list(CSV_COLUMNS) + list(CSV_FLAG_COLUMNS if flag else ()) + list(CSV_VERIFY_COLUMNS if verify else ()) \
         + list(CSV_REFINE_COLUMNS if refine else ())
-    xcols, vecs = ["file", "name", "node", "x"], ["x"]
+    xcols, vecs = ["file", "name", "node", "node_name", "x"], ["x"]
     if verify:
         xcols.append("x_exact")
         vecs.append("exact_x")
@@ -83,8 +84,10 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
             rows.writerow([_cell(flat.get(c)) for c in cols])
             vectors = [flat.get(c) for c in vecs]
             if any(v is not None for v in vectors):
+                names = rec.get("nodes")
                 for node in range(rec["n"]):
                     xrows.writerow([_cell(rec["file"]), _cell(rec["name"]), node + 1,
+                                    _cell(names[node] if names else str(node + 1)),
                                     *(_cell(None if v is None or len(v) <= node else v[node]) for v in vectors)])
             f.flush()
             fx.flush()

@@ -2,7 +2,7 @@
 is no model or the model cannot take the network.
 
 Every answer is a record with the keys of DESIGN §5 (``file name n kinetics exists_unique
-exists_bounded x residual method``) plus ``p_exists``, the model's probability that an
+exists_bounded nodes x residual method``; ``nodes`` names the entries of x) plus ``p_exists``, the model's probability that an
 equilibrium exists (null for solver answers):
 
 - ``method`` "model": the model's prediction.  The model predicts one label, the paper's
@@ -158,7 +158,7 @@ class Scorer:
         return preds, reasons
 
     def _record(self, net: Network, pred: Prediction | None, reason: Reason | None) -> Record:
-        rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics)
+        rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics, nodes=net.nodes)
         exact = solve(net) if pred is None or self.verify or self.refine else None
         if pred is None:
             rec.update(_answer(net, exact), method="solver", p_exists=None, solver=exact["method"])

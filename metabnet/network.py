@@ -255,6 +255,7 @@ class Network:
             if len(reactions) != len(order):
                 raise NetworkError(f"field 'reactions' holds {len(reactions)} ids for {len(order)} reactions "
                                    "(one per edge, then per intake, then per excretion)")
+            _check_names(reactions, len(order), "reactions", "reactions", unique=False)  # in the file's order
             reactions = [reactions[j] for j in order]
         return cls(n, np.array(src, dtype=np.int32), np.array(dst, dtype=np.int32),
                    np.array(rate, dtype=np.float64), np.array(km) if mm else None,

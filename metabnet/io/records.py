@@ -19,7 +19,7 @@ from metabnet.fileio import FormatError, atomic_write, display_path
 
 # one CSV row per network: these columns, then those of the options in use
 CSV_COLUMNS = ("file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
-               "p_exists", "solver", "solver_reason")
+               "p_exists", "solver", "solver_reason", "why")  # why: the reason line of a record's "why"
 CSV_FLAG_COLUMNS = ("flagged",)
 CSV_VERIFY_COLUMNS = ("exact_exists_unique", "exact_exists_bounded", "exact_residual", "rel_l1")
 CSV_REFINE_COLUMNS = ("model_exists_unique", "model_residual", "model_rel_l1", "start", "iterations_cold",
@@ -80,7 +80,8 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
 
         def write(rec):
             flat = {**rec, **{f"exact_{k}": v for k, v in (rec.get("exact") or {}).items()},
-                    **{f"model_{k}": v for k, v in (rec.get("model") or {}).items()}, **(rec.get("refine") or {})}
+                    **{f"model_{k}": v for k, v in (rec.get("model") or {}).items()}, **(rec.get("refine") or {}),
+                    "why": (rec.get("why") or {}).get("reason")}
             rows.writerow([_cell(flat.get(c)) for c in cols])
             vectors = [flat.get(c) for c in vecs]
             if any(v is not None for v in vectors):

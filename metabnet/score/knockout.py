@@ -115,6 +115,8 @@ class Effects:
         lines = [f"intact network {net.name!r} (n={net.n}, {net.m} reactions) {verdict} ({it['method']})",
                  f"{self.total:,} knock-outs: {len(self.destroy):,} destroy the equilibrium, "
                  f"{len(self.create):,} create one"]
+        if it.get("why"):
+            lines.insert(1, f"  why: {it['why']['reason']}")
         for what, labels in (("destroy", self.destroy), ("create", self.create)):
             if labels:
                 more = f" ... and {len(labels) - self.top:,} more" if len(labels) > self.top else ""

@@ -1,9 +1,9 @@
 """SBML files (DESIGN §5): one network per model, read and written with python-libsbml.
 
-Reading.  Non-boundary species are the inner nodes 1..n, in document order.  Names: each
-node is named by its species' name, each reaction (``Network.reactions``) by its name, or
-by the id where there is no name or two share it (isozymes named alike stay apart); the
-file's ids are kept in ``meta["sbml_ids"]`` for the writer.  Boundary (or constant) species are the
+Reading.  Non-boundary species are the inner nodes 1..n, in document order.  Names: each node
+is named by its species' name, each reaction (``Network.reactions``) by its name, or by the
+id where there is no name or two share it (isozymes named alike stay apart); the file's ids
+are kept in ``meta["sbml_ids"]`` for the writer.  Boundary (or constant) species are the
 outside world.  Every reaction becomes one edge, by its reactant R and product P:
 
 - R a node, P a node          inner edge R -> P;
@@ -46,11 +46,12 @@ Writing.  An SBML Level 3 Version 1 document: one compartment ``cell`` of size 1
 per node (initial concentration 0) and one reaction per edge in edge order, named by the
 network's names; their ids are the ids of the SBML file read when the network carries them,
 else each name that is a valid free SId, else ``S1..Sn`` and ``R1..Rm``; intake as a
-reaction with no reactant and the constant law ``phi``, every constant a local parameter.  The model id is the network name made a valid
-SId, its name the network name unchanged but for the characters XML cannot carry (control
-characters, lone surrogates), which become U+FFFD; an unnamed network gets neither, and is
-read back named after its file.  libsbml prints numbers with 15 significant digits;
-the writer re-prints parameter values at full (repr) precision so that a round trip is exact.
+reaction with no reactant and the constant law ``phi``, every constant a local parameter.
+The model id is the network name made a valid SId, its name the network name unchanged but
+for the characters XML cannot carry (control characters, lone surrogates), which become
+U+FFFD; an unnamed network gets neither, and is read back named after its file.  libsbml
+prints numbers with 15 significant digits; the writer re-prints parameter values at full
+(repr) precision so that a round trip is exact.
 """
 from __future__ import annotations
 

@@ -9,6 +9,11 @@ Every reaction is one edge ``src -> dst`` in a single edge list:
 For Michaelis-Menten kinetics ``rate`` holds V and ``km`` holds K (NaN on intake edges,
 whose flux is constant).  Parallel edges add up; a self-loop carries no net flux.
 
+Names, the one place for them: ``nodes`` names the inner nodes 1..n (distinct non-empty
+strings) and ``reactions`` gives each edge an id (non-empty strings, in edge order; two
+isozymes A -> B stay two reactions); either may be None.  Every reader fills them from its
+file, every writer and every result record writes them (DESIGN §5).
+
 Accepted numbers (`Network.validate`; every reader validates, so a file outside them gets a
 one-line error, never a wrong label):
 
@@ -74,6 +79,8 @@ class Network:
     kinetics: Kinetics = Kinetics.LINEAR  # a valid spelling given as a str becomes the member
     name: str = ""
     meta: dict = field(default_factory=dict)  # free-form (source file, family, ...)
+    nodes: list[str] | None = None  # names of the inner nodes 1..n (unique), None: unnamed
+    reactions: list[str] | None = None  # one id per edge, in edge order; None: unnamed
 
     def __post_init__(self):
         self.n = int(self.n)
@@ -84,6 +91,10 @@ class Network:
             self.km = np.ascontiguousarray(self.km, dtype=np.float64)
         if self.kinetics in KINETICS:  # anything else is left for `validate` to name
             self.kinetics = Kinetics(self.kinetics)
+        if self.nodes is not None:
+            self.nodes = list(self.nodes)
+        if self.reactions is not None:
+            self.reactions = list(self.reactions)
 
     # ---- views -------------------------------------------------------------------
     @property
@@ -106,6 +117,20 @@ class Network:
     @property
     def is_inner(self) -> np.ndarray:
         return ~(self.is_intake | self.is_excretion)
+
+    def node_name(self, v: int) -> str:
+        """Node v as people read it: INTAKE (0), EXCRETION (n + 1), else its name or number."""
+        if v == 0:
+            return "INTAKE"
+        if v == self.n + 1:
+            return "EXCRETION"
+        return self.nodes[v - 1] if self.nodes is not None else str(v)
+
+    def reaction_name(self, i: int) -> str:
+        """Reaction i (an edge index) as people read it: its id, else ``src->dst``."""
+        if self.reactions is not None:
+            return self.reactions[i]
+        return f"{self.node_name(int(self.src[i]))}->{self.node_name(int(self.dst[i]))}"
 
     def km_or_nan(self) -> np.ndarray:
         """K for every edge, NaN where the flux is linear or constant (kernel input)."""
@@ -153,23 +178,31 @@ class Network:
             _spread(k, rows, "Michaelis constants")
         elif self.km is not None:
             raise NetworkError("linear network must not carry Michaelis constants")
+        _check_names(self.nodes, n, "nodes", "inner nodes", unique=True)
+        _check_names(self.reactions, m, "reactions", "reactions", unique=False)
         return self
 
     # ---- DESIGN §5 JSON object -------------------------------------------------------
     def to_dict(self) -> dict:
+        """The DESIGN §5 object; ``nodes`` and ``reactions`` (edges, then intake, then
+        excretion, as the lists are written) only when the network has names."""
         mm = self.is_mm
         edges, intake, excretion = [], [], []
+        ids = ([], [], [])  # reaction ids of edges, intake, excretion
         for i in range(self.m):
             u, v, r = int(self.src[i]), int(self.dst[i]), _num(self.rate[i])
             tail = [r, _num(self.km[i])] if mm else [r]
-            if u == 0:
-                intake.append([v, r])
-            elif v == self.n + 1:
-                excretion.append([u, *tail])
-            else:
-                edges.append([u, v, *tail])
-        return {"name": self.name, "kinetics": self.kinetics, "n": self.n,
-                "edges": edges, "intake": intake, "excretion": excretion}
+            kind = 1 if u == 0 else 2 if v == self.n + 1 else 0
+            (edges, intake, excretion)[kind].append([v, r] if kind == 1 else [u, *tail] if kind == 2 else [u, v, *tail])
+            if self.reactions is not None:
+                ids[kind].append(self.reactions[i])
+        d = {"name": self.name, "kinetics": self.kinetics, "n": self.n,
+             "edges": edges, "intake": intake, "excretion": excretion}
+        if self.nodes is not None:
+            d["nodes"] = list(self.nodes)
+        if self.reactions is not None:
+            d["reactions"] = [*ids[0], *ids[1], *ids[2]]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Network":
@@ -187,11 +220,15 @@ class Network:
         if not isinstance(n, int) or isinstance(n, bool):
             raise NetworkError(f"field 'n' must be an integer, got {n!r}")
         src, dst, rate, km = [], [], [], []
+        order = []  # per edge: its place in "reactions" (edges, then intake, then excretion)
+        counts = {key: len(d[key]) if isinstance(d.get(key), list) else 0 for key in ("edges", "intake")}
+        first = {"edges": 0, "intake": counts["edges"], "excretion": counts["edges"] + counts["intake"]}
 
         def take(key, width_lin, width_mm, make):
             rows = d.get(key, [])
             if not isinstance(rows, list):
                 raise NetworkError(f"field {key!r} must be a list")
+            order.extend(range(first[key], first[key] + len(rows)))
             for j, row in enumerate(rows):
                 want = width_mm if mm else width_lin
                 if not isinstance(row, list) or len(row) != want:
@@ -210,9 +247,34 @@ class Network:
         name = d.get("name", "")
         if not isinstance(name, str):
             raise NetworkError("field 'name' must be a string")
+        nodes, reactions = d.get("nodes"), d.get("reactions")
+        for key, names in (("nodes", nodes), ("reactions", reactions)):
+            if names is not None and not isinstance(names, list):
+                raise NetworkError(f"field {key!r} must be a list of strings")
+        if reactions is not None:
+            if len(reactions) != len(order):
+                raise NetworkError(f"field 'reactions' holds {len(reactions)} ids for {len(order)} reactions "
+                                   "(one per edge, then per intake, then per excretion)")
+            _check_names(reactions, len(order), "reactions", "reactions", unique=False)  # in the file's order
+            reactions = [reactions[j] for j in order]
         return cls(n, np.array(src, dtype=np.int32), np.array(dst, dtype=np.int32),
                    np.array(rate, dtype=np.float64), np.array(km) if mm else None,
-                   kinetics, name).validate()
+                   kinetics, name, nodes=nodes, reactions=reactions).validate()
+
+
+def _check_names(names, count: int, key: str, what: str, unique: bool) -> None:
+    """NetworkError unless `names` is None or `count` non-empty strings (distinct with `unique`)."""
+    if names is None:
+        return
+    if len(names) != count:
+        raise NetworkError(f"{key}: {len(names)} names for {count} {what}")
+    for j, s in enumerate(names):
+        if not isinstance(s, str) or not s:
+            raise NetworkError(f"{key}[{j}] must be a non-empty string, got {s!r}")
+    if unique and len(set(names)) != len(names):
+        seen = set()
+        dup = next(s for s in names if s in seen or seen.add(s))
+        raise NetworkError(f"{key}: name {dup!r} is given to two {what}")
 
 
 def _in_range(values: np.ndarray, rows: np.ndarray, what: str) -> None:

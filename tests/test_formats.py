@@ -42,7 +42,7 @@ def test_tsv_round_trip(tmp_path, seed):
     (back,) = read_networks(path)
     want, names = relabel_by_first_appearance(net)
     assert_same(want, back)
-    assert back.meta["nodes"] == names
+    assert back.nodes == names
     # written TSV is first-appearance numbered already: a second round trip is the identity
     write_networks(path, back)
     assert_same(back, read_networks(path)[0])
@@ -78,7 +78,7 @@ def test_read_defaults_and_tsv_dialects(tmp_path):
         "g6p 42 1e-3 7\n")
     (net,) = read_networks(tmp_path / "mm.tsv")
     assert (net.n, net.kinetics, net.name) == (3, "michaelis-menten", "mm")
-    assert net.meta["nodes"] == ["glucose", "g6p", "42"]
+    assert net.nodes == ["glucose", "g6p", "42"]
     np.testing.assert_array_equal(net.src, [0, 1, 3, 2])
     np.testing.assert_array_equal(net.dst, [1, 2, 4, 3])
     np.testing.assert_array_equal(net.rate, [2, 5, 3, 1e-3])
@@ -86,7 +86,7 @@ def test_read_defaults_and_tsv_dialects(tmp_path):
 
     (tmp_path / "tabs.tsv").write_text("src\tdst\trate\nINTAKE\tD-glucose 6-phosphate\t1\nD-glucose 6-phosphate\tEXCRETION\t1\n")
     (net,) = read_networks(tmp_path / "tabs.tsv")
-    assert net.kinetics == "linear" and net.meta["nodes"] == ["D-glucose 6-phosphate"]
+    assert net.kinetics == "linear" and net.nodes == ["D-glucose 6-phosphate"]
 
 
 def test_iter_network_files(tmp_path):

@@ -211,11 +211,11 @@ def test_out_inside_an_input_folder_is_not_read(tmp_path, command, out):
 # ---- convert: names XML cannot carry, long names, a folder goes on ------------------------
 @pytest.mark.parametrize("name", ["a\x01b", "a\x00b", "a\ud800b", "a\ufffeb", "ctl\x1f\x7f"])
 def test_sbml_names_xml_cannot_carry(tmp_path, name):
-    net = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 3.0], name=name, meta={"nodes": [name, "b"]})
+    net = Network(2, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 3.0], name=name, nodes=[name, "b"])
     write_networks(tmp_path / "n.xml", net)
     (back,) = read_networks(tmp_path / "n.xml")
     clean = sbml._xml_text(name)
-    assert "\ufffd" in clean and back.name == clean and back.meta["nodes"] == [clean, "b"]
+    assert "\ufffd" in clean and back.name == clean and back.nodes == [clean, "b"]
     np.testing.assert_array_equal(back.rate, net.rate)
 
 

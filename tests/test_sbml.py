@@ -37,14 +37,14 @@ def test_round_trip_random(tmp_path, seed):
     rng = np.random.default_rng(seed)
     net = random_network(rng, KINETICS[seed % 2], name=f"net {seed}: ß/α")  # name needs sanitising
     if seed % 3 == 0:
-        net.meta["nodes"] = [f"metabolite <{i}> & co" for i in range(1, net.n + 1)]
+        net.nodes = [f"metabolite <{i}> & co" for i in range(1, net.n + 1)]
     path = tmp_path / ("model.xml" if seed % 2 else "model.sbml")
     write_networks(path, net)
     (back,) = read_networks(path)
     assert_same(net, back)  # exact: values are re-printed at repr precision
     assert back.meta["file"] == str(path)
-    want = net.meta.get("nodes", [f"S{i}" for i in range(1, net.n + 1)])
-    assert back.meta["nodes"] == want
+    want = net.nodes or [f"S{i}" for i in range(1, net.n + 1)]
+    assert back.nodes == want
 
 
 @pytest.mark.parametrize("kinetics", KINETICS)
@@ -159,7 +159,7 @@ def test_reads_other_law_forms(tmp_path, text, want):
     path.write_text(text)
     (net,) = read_networks(path)
     assert_same(want, net)
-    assert net.meta["nodes"] == ["A", "B"]
+    assert net.nodes == ["A", "B"]
 
 
 def test_modifier_not_in_the_law_and_missing_encoding_are_fine(tmp_path):
@@ -380,5 +380,5 @@ def test_roadrunner_agrees_with_the_reader(tmp_path, text):
     path = tmp_path / "other.xml"
     path.write_text(text.replace('initialConcentration="0.5"', 'initialConcentration="0"'))
     (net,) = read_networks(path)
-    got, how = roadrunner_steady_state(path.read_text(), net.meta["nodes"])
+    got, how = roadrunner_steady_state(path.read_text(), net.nodes)
     assert_close(got, np.array(solve(net)["x"]), f"hand-made {net.kinetics} model ({how})")

@@ -31,7 +31,7 @@ FORMATS = ("json", "jsonl", "tsv", "xml", "sbml")
 def example() -> Network:
     """A small linear network with an equilibrium and non-ASCII names."""
     return Network(3, [0, 1, 2, 1, 3], [1, 2, 3, 3, 4], [2.0, 1.0, 0.5, 0.25, 3.0], None, "linear",
-                   "réseau", {"nodes": ["Aé", "B", "ζ"]})
+                   "réseau", nodes=["Aé", "B", "ζ"])
 
 
 def refused(path, *words) -> FormatError:
@@ -107,8 +107,8 @@ def test_byte_order_marks_and_utf16_read_as_the_plain_file(tmp_path, fmt, encode
     (got,) = read_networks(path)
     assert_same(want, got)
     assert got.name == want.name == ("plain" if fmt == "tsv" else "réseau")
-    assert got.meta.get("nodes") == want.meta.get("nodes")
-    assert not any("\ufeff" in str(s) for s in got.meta.get("nodes", []))
+    assert got.nodes == want.nodes
+    assert not any("\ufeff" in str(s) for s in got.nodes or [])
 
 
 def test_tsv_bom_gives_the_equilibrium_of_the_plain_file(tmp_path):
@@ -117,7 +117,7 @@ def test_tsv_bom_gives_the_equilibrium_of_the_plain_file(tmp_path):
     (tmp_path / "plain.tsv").write_text(text, encoding="utf-8")
     (tmp_path / "bom.tsv").write_bytes(codecs.BOM_UTF8 + text.encode())
     plain, bom = (read_networks(tmp_path / f)[0] for f in ("plain.tsv", "bom.tsv"))
-    assert bom.n == plain.n == 2 and bom.meta["nodes"] == ["A", "B"]
+    assert bom.n == plain.n == 2 and bom.nodes == ["A", "B"]
     assert solve(bom)["x"] == solve(plain)["x"] == [1.0, 1.0]
 
 
@@ -162,11 +162,11 @@ def test_sbml_declaring_another_encoding(tmp_path, encoding):
     path.write_text(text, encoding="utf-8")
     refused(path, repr(encoding), "UTF-8")
     ascii_net = example()
-    ascii_net.meta["nodes"], ascii_net.name = ["A", "B", "C"], "ascii"
+    ascii_net.nodes, ascii_net.name = ["A", "B", "C"], "ascii"
     path.write_text(_declare(sbml.to_sbml(ascii_net), encoding), encoding="ascii")
     (got,) = read_networks(path)
     assert_same(ascii_net, got)
-    assert got.meta["nodes"] == ["A", "B", "C"]
+    assert got.nodes == ["A", "B", "C"]
 
 
 def test_decode_text_unit():

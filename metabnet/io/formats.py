@@ -9,10 +9,13 @@ TSV holds one network, one reaction per line: ``src<TAB>dst<TAB>rate`` (whitespa
 separates columns when a line has no tab).  A 4th column K makes the file Michaelis-Menten
 (rate is then V); intake lines need no K, and a K given there is ignored.  ``INTAKE`` and
 ``EXCRETION`` are the special nodes; every other name (string or integer) is an inner node,
-numbered 1..n in order of first appearance; the names are kept in ``net.meta["nodes"]``.
-Lines starting with ``#`` and a header ``src dst rate [K]`` are skipped.  A written TSV
-names inner nodes 1..n, so a node with no reaction is lost, and reading it back numbers the
-nodes by first appearance again.
+numbered 1..n in order of first appearance; the names are kept (``Network.nodes``).
+Lines starting with ``#`` and a header ``src dst rate [K] [id]`` are skipped.  Reaction ids
+come from a last column ``id``, which only a header announces (``src dst rate id`` or
+``src dst rate K id``; an intake line of a Michaelis-Menten file may then leave K out).
+A written TSV names the inner nodes by their names (numbers 1..n when unnamed) and has an
+``id`` column when the reactions have ids; a node with no reaction is lost, and reading it
+back numbers the nodes by first appearance again.
 
 A shard (.h5) gives all its networks, named ``STEM:i`` as `metabnet export` names them, with
 the stored labels in ``meta["exists_unique"]`` and ``meta["x"]`` (read by metabnet.gen.shard,
@@ -35,7 +38,8 @@ from metabnet.fileio import FormatError, display_path, load_json, number_text, p
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
-_HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"])
+_HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"], ["src", "dst", "rate", "id"],
+            ["src", "dst", "rate", "k", "id"])
 _SPECIAL = ("INTAKE", "EXCRETION")
 
 
@@ -187,7 +191,7 @@ def _positive(path, lineno: int, what: str, s: str) -> float:
 
 
 def _read_tsv(path: Path, text: str, errors=None) -> list[Network]:
-    rows, names, mm = [], {}, False
+    rows, names, mm, ids, rids = [], {}, False, False, []
     for lineno, line in enumerate(text.split("\n"), 1):
         cols = [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
         while cols and not cols[-1]:
@@ -195,8 +199,15 @@ def _read_tsv(path: Path, text: str, errors=None) -> list[Network]:
         if not cols or cols[0].startswith("#"):
             continue
         if not rows and [c.lower() for c in cols] in _HEADERS:
-            mm = len(cols) == 4
+            ids = cols[-1].lower() == "id"
+            mm = len(cols) == 4 + ids
             continue
+        if ids:
+            if len(cols) < 4:
+                raise FormatError(path, "expected a reaction id in the last column (the header names one)", lineno)
+            rids.append(cols.pop())
+            if len(cols) == 4 and not cols[3] and cols[0] == "INTAKE":
+                cols.pop()
         if len(cols) not in (3, 4) or not all(cols):
             raise FormatError(path, f"expected 3 columns (src dst rate) or 4 (src dst V K), got "
                                     f"{len(cols)}{'' if all(cols) else ' with an empty one'}", lineno)
@@ -218,10 +229,11 @@ def _read_tsv(path: Path, text: str, errors=None) -> list[Network]:
         for lineno, u, _, _, km in rows:
             if u != "INTAKE" and math.isnan(km):
                 raise FormatError(path, "Michaelis-Menten file (K column) but no K on this line", lineno)
-    ids = {**names, "INTAKE": 0, "EXCRETION": len(names) + 1}
+    number = {**names, "INTAKE": 0, "EXCRETION": len(names) + 1}
     _, us, vs, rates, kms = zip(*rows)
-    net = Network(len(names), [ids[u] for u in us], [ids[v] for v in vs], rates, kms if mm else None,
-                  "michaelis-menten" if mm else "linear", path.stem, {"nodes": list(names)})
+    net = Network(len(names), [number[u] for u in us], [number[v] for v in vs], rates, kms if mm else None,
+                  "michaelis-menten" if mm else "linear", path.stem, nodes=list(names),
+                  reactions=rids if ids else None)
     try:
         net.validate()
     except NetworkError as e:
@@ -316,7 +328,7 @@ def _write_tokens(path: Path, nets) -> None:
 
 
 def _write_tsv(path: Path, nets) -> None:
-    write_text(path, _tsv(nets[0]))
+    write_text(path, _tsv(path, nets[0]))
 
 
 def _write_sbml(path: Path, nets) -> None:
@@ -425,13 +437,21 @@ def write_folder(folder, nets, fmt: str, progress=None) -> tuple[list[Path], lis
     return paths, errors
 
 
-def _tsv(net: Network) -> str:
+def _tsv(path, net: Network) -> str:
     mm = net.kinetics == "michaelis-menten"
-    names = {0: "INTAKE", net.n + 1: "EXCRETION"}
-    lines = ["src\tdst\trate" + ("\tK" if mm else "")]
-    for u, v, r, k in zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()):
-        cols = [names.get(u, str(u)), names.get(v, str(v)), number_text(r)]
+    ids = net.reactions is not None
+    for what, names in (("node", net.nodes), ("reaction id", net.reactions)):
+        bad = next((s for s in names or () if s in _SPECIAL or s.startswith("#") or s != s.strip()
+                    or any(c in s for c in "\t\n\r")), None)
+        if bad is not None:
+            raise FormatError(path, f"{what} {bad!r} cannot be written to TSV (a tab, line break, leading #, "
+                                    "surrounding space or the name INTAKE / EXCRETION); write .json")
+    lines = ["src\tdst\trate" + ("\tK" if mm else "") + ("\tid" if ids else "")]
+    for i, (u, v, r, k) in enumerate(zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan())):
+        cols = [net.node_name(u), net.node_name(v), number_text(r)]
         if mm and u != 0:
             cols.append(number_text(k))
+        if ids:
+            cols.append(net.reactions[i])
         lines.append("\t".join(cols))
     return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from metabnet.fileio import FormatError, atomic_write, display_path
 
 # one CSV row per network: these columns, then those of the options in use
 CSV_COLUMNS = ("file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
-               "p_exists", "solver", "solver_reason")
+               "p_exists", "solver", "solver_reason", "why")  # why: the reason line of a record's "why"
 CSV_FLAG_COLUMNS = ("flagged",)
 CSV_VERIFY_COLUMNS = ("exact_exists_unique", "exact_exists_bounded", "exact_residual", "rel_l1")
 CSV_REFINE_COLUMNS = ("model_exists_unique", "model_residual", "model_rel_l1", "start", "iterations_cold",
@@ -61,11 +61,12 @@ def jsonl_out(path=None):
 @contextmanager
 def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False):
     """Yield write(record): one row per network in `path`, one per concentration in
-    `x_csv_path(path)` (file, name, node, x, and x_exact / x_model with `verify` / `refine`);
+    `x_csv_path(path)` (file, name, node: its number 1..n, node_name: its name, else the
+    number, x, and x_exact / x_model with `verify` / `refine`);
     the columns of `flag`, `verify` and `refine` runs (metabnet.score) are added."""
     cols = list(CSV_COLUMNS) + list(CSV_FLAG_COLUMNS if flag else ()) + list(CSV_VERIFY_COLUMNS if verify else ()) \
         + list(CSV_REFINE_COLUMNS if refine else ())
-    xcols, vecs = ["file", "name", "node", "x"], ["x"]
+    xcols, vecs = ["file", "name", "node", "node_name", "x"], ["x"]
     if verify:
         xcols.append("x_exact")
         vecs.append("exact_x")
@@ -79,12 +80,15 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
 
         def write(rec):
             flat = {**rec, **{f"exact_{k}": v for k, v in (rec.get("exact") or {}).items()},
-                    **{f"model_{k}": v for k, v in (rec.get("model") or {}).items()}, **(rec.get("refine") or {})}
+                    **{f"model_{k}": v for k, v in (rec.get("model") or {}).items()}, **(rec.get("refine") or {}),
+                    "why": (rec.get("why") or {}).get("reason")}
             rows.writerow([_cell(flat.get(c)) for c in cols])
             vectors = [flat.get(c) for c in vecs]
             if any(v is not None for v in vectors):
+                names = rec.get("nodes")
                 for node in range(rec["n"]):
                     xrows.writerow([_cell(rec["file"]), _cell(rec["name"]), node + 1,
+                                    _cell(names[node] if names else str(node + 1)),
                                     *(_cell(None if v is None or len(v) <= node else v[node]) for v in vectors)])
             f.flush()
             fx.flush()

@@ -1,7 +1,9 @@
 """SBML files (DESIGN §5): one network per model, read and written with python-libsbml.
 
-Reading.  Non-boundary species are the inner nodes 1..n, in document order (their names, or
-ids where unnamed, go to ``net.meta["nodes"]``).  Boundary (or constant) species are the
+Reading.  Non-boundary species are the inner nodes 1..n, in document order.  Names: each node
+is named by its species' name, each reaction (``Network.reactions``) by its name, or by the
+id where there is no name or two share it (isozymes named alike stay apart); the file's ids
+are kept in ``meta["sbml_ids"]`` for the writer.  Boundary (or constant) species are the
 outside world.  Every reaction becomes one edge, by its reactant R and product P:
 
 - R a node, P a node          inner edge R -> P;
@@ -40,14 +42,16 @@ assignment rules on species, ``fast="true"`` reactions, and any SBML Level 3 pac
 libRoadRunner 2.10 silently drops comp submodels) - is refused with a FormatError naming the
 file and the reaction, species, rule, event or package.
 
-Writing.  An SBML Level 3 Version 1 document: one compartment ``cell`` of size 1, species
-``S1..Sn`` (initial concentration 0, names from ``meta["nodes"]`` when given), one reaction
-``R1..Rm`` per edge in edge order, intake as a reaction with no reactant and the constant law
-``phi``, every constant a local parameter.  The model id is the network name made a valid
-SId, its name the network name unchanged but for the characters XML cannot carry (control
-characters, lone surrogates), which become U+FFFD; an unnamed network gets neither, and is
-read back named after its file.  libsbml prints numbers with 15 significant digits;
-the writer re-prints parameter values at full (repr) precision so that a round trip is exact.
+Writing.  An SBML Level 3 Version 1 document: one compartment ``cell`` of size 1, one species
+per node (initial concentration 0) and one reaction per edge in edge order, named by the
+network's names; their ids are the ids of the SBML file read when the network carries them,
+else each name that is a valid free SId, else ``S1..Sn`` and ``R1..Rm``; intake as a
+reaction with no reactant and the constant law ``phi``, every constant a local parameter.
+The model id is the network name made a valid SId, its name the network name unchanged but
+for the characters XML cannot carry (control characters, lone surrogates), which become
+U+FFFD; an unnamed network gets neither, and is read back named after its file.  libsbml
+prints numbers with 15 significant digits; the writer re-prints parameter values at full
+(repr) precision so that a round trip is exact.
 """
 from __future__ import annotations
 
@@ -203,9 +207,13 @@ class _Model:
         src = [0 if e[0] is None else e[0] for e in edges]
         dst = [n + 1 if e[1] is None else e[1] for e in edges]
         km = [e[4] for e in edges] if kinetics == "michaelis-menten" else None
-        names = [sp.getName() or sp.getId() for sp in m.getListOfSpecies() if sp.getId() in self.nodes]
+        species = [sp for sp in m.getListOfSpecies() if sp.getId() in self.nodes]
+        names = _labels([sp.getName() for sp in species], [sp.getId() for sp in species])
+        reactions = _labels([r.getName() for r in m.getListOfReactions()], ids)
         name = m.getName() or m.getId() or self.path.stem
-        net = Network(n, src, dst, [e[3] * scale for e in edges], km, kinetics, name, {"nodes": names})
+        net = Network(n, src, dst, [e[3] * scale for e in edges], km, kinetics, name,
+                      {"sbml_ids": {"species": [sp.getId() for sp in species], "reactions": ids}},
+                      nodes=names, reactions=reactions)
         try:
             return net.validate()
         except NetworkError as e:
@@ -405,6 +413,14 @@ class _Model:
         raise _Refuse(f"unknown symbol {name!r} in a rate law")
 
 
+def _labels(names: list[str], ids: list[str]) -> list[str]:
+    """Each element's name, or its id where it has none or shares its name with another (two
+    isozymes named "hexokinase" stay two reactions, by their ids)."""
+    shared = {s for s in names if s and names.count(s) > 1}
+    labels = [s if s and s not in shared else i for s, i in zip(names, ids)]
+    return labels if len(set(labels)) == len(labels) else list(ids)
+
+
 def _positive(x: float, what: str) -> float:
     if not math.isfinite(x):
         raise _Refuse(f"{what} is not finite ({x})")
@@ -482,29 +498,34 @@ def to_sbml(net: Network) -> str:
         _ok(model.setId(_sid(net.name)), model.setName(_xml_text(net.name)))
     comp = model.createCompartment()
     _ok(comp.setId(COMPARTMENT), comp.setSize(1.0), comp.setConstant(True), comp.setSpatialDimensions(3))
-    labels = net.meta.get("nodes")
-    labels = labels if isinstance(labels, list) and len(labels) == net.n else None
+    kept = net.meta.get("sbml_ids") or {}  # the ids of the SBML file it was read from
+    taken = {COMPARTMENT, *_PARAMETERS}
+    sids = _sids(kept.get("species"), net.nodes, net.n, "S", taken)
+    rids = _sids(kept.get("reactions"), net.reactions, net.m, "R", taken)
     for i in range(1, net.n + 1):
         sp = model.createSpecies()
-        _ok(sp.setId(f"S{i}"), sp.setCompartment(COMPARTMENT), sp.setInitialConcentration(0.0),
+        _ok(sp.setId(sids[i - 1]), sp.setCompartment(COMPARTMENT), sp.setInitialConcentration(0.0),
             sp.setHasOnlySubstanceUnits(False), sp.setBoundaryCondition(False), sp.setConstant(False))
-        if labels is not None:
-            sp.setName(_xml_text(str(labels[i - 1])))
+        if net.nodes is not None:
+            sp.setName(_xml_text(net.nodes[i - 1]))
     values = []  # local parameter values in document order, for _full_precision
     mm = net.kinetics == "michaelis-menten"
     for i, (u, v, r, k) in enumerate(zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()), 1):
         rx = model.createReaction()
-        _ok(rx.setId(f"R{i}"), rx.setReversible(False), rx.setFast(False))
+        _ok(rx.setId(rids[i - 1]), rx.setReversible(False), rx.setFast(False))
+        if net.reactions is not None:
+            rx.setName(_xml_text(net.reactions[i - 1]))
         if u != 0:
-            _species_ref(rx.createReactant(), f"S{u}")
+            _species_ref(rx.createReactant(), sids[u - 1])
         if v != net.n + 1:
-            _species_ref(rx.createProduct(), f"S{v}")
+            _species_ref(rx.createProduct(), sids[v - 1])
+        s = sids[u - 1] if u else None
         if u == 0:
             params, formula = {"phi": r}, "phi"
         elif mm:
-            params, formula = {"V": r, "K": k}, f"V * S{u} / (K + S{u})"
+            params, formula = {"V": r, "K": k}, f"V * {s} / (K + {s})"
         else:
-            params, formula = {"k": r}, f"k * S{u}"
+            params, formula = {"k": r}, f"k * {s}"
         law = rx.createKineticLaw()
         for pid, x in params.items():
             p = law.createLocalParameter()
@@ -512,6 +533,31 @@ def to_sbml(net: Network) -> str:
             values.append(float(x))
         _ok(law.setMath(libsbml.parseL3Formula(formula)))
     return _full_precision(libsbml.writeSBMLToString(doc), values)
+
+
+_PARAMETERS = ("phi", "V", "K", "k")  # the writer's local parameters: they would shadow a species
+_SID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _sids(kept, labels, count: int, prefix: str, taken: set) -> list[str]:
+    """SBML ids for `count` species or reactions: the ids of the file read (`kept`) when they
+    are all still usable, else each label that is a valid, free SId other than S<number> and
+    R<number>, else PREFIX + its number; the ids chosen join `taken`."""
+    if kept is not None and len(kept) == count and len(set(kept)) == count \
+            and all(isinstance(s, str) and _SID.match(s) and s not in taken for s in kept):
+        out = list(kept)
+    else:
+        out = []
+        for i in range(count):
+            s = labels[i] if labels is not None else None
+            if not (s and _SID.match(s) and not re.fullmatch("[SR][0-9]+", s) and s not in taken):
+                s = f"{prefix}{i + 1}"
+                while s in taken:
+                    s += "_"
+            out.append(s)
+            taken.add(s)
+    taken.update(out)
+    return out
 
 
 def _species_ref(ref, sid: str) -> None:

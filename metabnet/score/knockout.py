@@ -5,7 +5,9 @@ how each concentration moves (ratio and log2 fold change against the intact netw
 from the same scorer).
 
 Reaction i is the network's i-th edge (for a JSON file: intake, then inner edges, then
-excretion, in the file's order); records also name it, e.g. ``INTAKE->glc`` or ``3->7``.
+excretion, in the file's order); records also name it by its id when the network has
+reaction ids (``Network.reactions``: two isozymes A -> B are two rows), else by its nodes,
+e.g. ``INTAKE->glc`` or ``3->7``.  Every variant keeps the names of the intact network.
 """
 from __future__ import annotations
 
@@ -23,19 +25,6 @@ def count(m: int, pairs: bool = False) -> int:
     return m * (m - 1) // 2 if pairs else m
 
 
-def node_label(net: Network, v: int) -> str:
-    if v == 0:
-        return "INTAKE"
-    if v == net.n + 1:
-        return "EXCRETION"
-    names = net.meta.get("nodes")
-    return str(names[v - 1]) if names and len(names) == net.n else str(v)
-
-
-def reaction_label(net: Network, i: int) -> str:
-    return f"{node_label(net, int(net.src[i]))}->{node_label(net, int(net.dst[i]))}"
-
-
 def variants(net: Network, pairs: bool = False):
     """Yield (removed reaction indices, the network without them) for every knock-out, in
     lexicographic order of the indices.  A variant may have no intake or no reactions left;
@@ -43,10 +32,11 @@ def variants(net: Network, pairs: bool = False):
     for ko in itertools.combinations(range(net.m), 2 if pairs else 1):
         keep = np.ones(net.m, bool)
         keep[list(ko)] = False
-        name = f"{net.name} -" + ",".join(reaction_label(net, i) for i in ko)
+        name = f"{net.name} -" + ",".join(net.reaction_name(i) for i in ko)
         yield ko, Network(net.n, net.src[keep], net.dst[keep], net.rate[keep],
                           None if net.km is None else net.km[keep], net.kinetics, name,
-                          {"file": net.meta.get("file")})
+                          {"file": net.meta.get("file")}, net.nodes,
+                          None if net.reactions is None else [r for r, k in zip(net.reactions, keep) if k])
 
 
 def fold_changes(x_intact, x) -> tuple[list, list]:
@@ -69,8 +59,8 @@ def compare(net: Network, intact: dict, ko: tuple, rec: dict) -> dict:
     most = None
     if finite:
         k = max(finite)[1]
-        most = {"node": node_label(net, k + 1), "ratio": ratio[k], "log2fc": log2[k]}
-    rec.update(knockout=list(ko), reactions=[reaction_label(net, i) for i in ko],
+        most = {"node": net.node_name(k + 1), "ratio": ratio[k], "log2fc": log2[k]}
+    rec.update(knockout=list(ko), reactions=[net.reaction_name(i) for i in ko],
                destroys=bool(intact["exists_unique"] and not rec["exists_unique"]),
                creates=bool(rec["exists_unique"] and not intact["exists_unique"]),
                ratio=ratio, log2fc=log2, max_abs_log2fc=abs(most["log2fc"]) if most else None,
@@ -125,6 +115,8 @@ class Effects:
         lines = [f"intact network {net.name!r} (n={net.n}, {net.m} reactions) {verdict} ({it['method']})",
                  f"{self.total:,} knock-outs: {len(self.destroy):,} destroy the equilibrium, "
                  f"{len(self.create):,} create one"]
+        if it.get("why"):
+            lines.insert(1, f"  why: {it['why']['reason']}")
         for what, labels in (("destroy", self.destroy), ("create", self.create)):
             if labels:
                 more = f" ... and {len(labels) - self.top:,} more" if len(labels) > self.top else ""

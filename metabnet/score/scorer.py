@@ -2,8 +2,11 @@
 is no model or the model cannot take the network.
 
 Every answer is a record with the keys of DESIGN §5 (``file name n kinetics exists_unique
-exists_bounded x residual method``) plus ``p_exists``, the model's probability that an
+exists_bounded nodes x residual method``; ``nodes`` names the entries of x) plus ``p_exists``, the model's probability that an
 equilibrium exists (null for solver answers):
+
+``why`` is the solver's reason where its answer has no equilibrium (metabnet.solve.why),
+null for the model's own predictions and where there is an equilibrium.
 
 - ``method`` "model": the model's prediction.  The model predicts one label, the paper's
   ``unique``; ``exists_bounded`` is null.  ``x`` is null when the model says there is no
@@ -158,7 +161,7 @@ class Scorer:
         return preds, reasons
 
     def _record(self, net: Network, pred: Prediction | None, reason: Reason | None) -> Record:
-        rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics)
+        rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics, nodes=net.nodes)
         exact = solve(net) if pred is None or self.verify or self.refine else None
         if pred is None:
             rec.update(_answer(net, exact), method="solver", p_exists=None, solver=exact["method"])
@@ -177,7 +180,7 @@ class Scorer:
                 rec.fell_back = final["method"].startswith(WARM_FELL_BACK)
         else:
             rec.update(exists_unique=pred.exists, exists_bounded=None, x=pred.x,
-                       residual=flux_residual(net, pred.x), method="model", p_exists=pred.p)
+                       residual=flux_residual(net, pred.x), why=None, method="model", p_exists=pred.p)
         if self.verify:
             rec["exact"] = {**_answer(net, exact), "solver": exact["method"]}
             rec["rel_l1"] = _rel_l1(exact, rec["x"])
@@ -196,7 +199,7 @@ def _values(x) -> list | None:
 
 def _answer(net: Network, s: dict) -> dict:
     return {"exists_unique": s["exists_unique"], "exists_bounded": s["exists_bounded"], "x": s["x"],
-            "residual": flux_residual(net, s["x"])}
+            "residual": flux_residual(net, s["x"]), "why": s["why"]}
 
 
 def _rel_l1(exact: dict, x) -> float | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from metabnet.solve import limits, sparse
+from metabnet.solve.why import explain
 from metabnet.kernels import equilibrium as keq
 from metabnet.network import Network
 
@@ -28,8 +29,11 @@ class SolveError(RuntimeError, ValueError):
 
 
 def solve(net: Network, method: str = "direct", x0=None) -> dict:
-    """{"file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "x", "residual",
-    "method", "iterations"} for one network; x is the limit of the trajectory from 0.
+    """{"file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "nodes", "x",
+    "residual", "method", "iterations", "why"} for one network; x is the limit of the
+    trajectory from 0, x[i] the concentration of node nodes[i] (nodes null for an unnamed
+    network); why is null where there is a unique equilibrium, else says why there is none
+    (metabnet.solve.why: kind, nodes, and a one-line reason).
 
     `x0` (direct method only) warm-starts Newton for Michaelis-Menten kinetics from these n
     concentrations, e.g. a model's prediction (kernels.equilibrium.solve)."""
@@ -51,10 +55,10 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
             full[touched - 1] = x
             x = full
     return {"file": net.meta.get("file"), "name": net.name, "n": net.n, "kinetics": net.kinetics,
-            "exists_unique": bool(unique), "exists_bounded": bool(bounded),
+            "exists_unique": bool(unique), "exists_bounded": bool(bounded), "nodes": net.nodes,
             "x": x.tolist() if bounded else None,
             "residual": float(res) if bounded and np.isfinite(res) else None,
-            "method": method, "iterations": int(it)}
+            "method": method, "iterations": int(it), "why": explain(net, unique, bounded)}
 
 
 def _where(net: Network) -> str:

@@ -1,0 +1,172 @@
+"""Why a network has no equilibrium, in words and node names (`explain`).
+
+The solver's labels come from certificates (kernels.reach, kernels.newton, kernels.kinetics)
+that answer yes or no; this module finds, for a label already given, the nodes behind it,
+without changing it:
+
+- ``no_exit``: inner nodes with no path to the excretion, which the intake does not reach:
+  they stay at 0 from x(0) = 0, but any amount put there stays, so the equilibrium is not
+  unique (``exists_unique`` false, ``exists_bounded`` true);
+- ``closed``: the nodes the intake feeds that cannot reach the excretion: mass piles up
+  there without bound (no ``exists_bounded``);
+- ``over_capacity`` (Michaelis-Menten): a node, or a set of nodes, whose inflow reaches the
+  capacity of the reactions leaving it (their total V, all Michaelis-Menten): a flux
+  V x / (K + x) stays below V, so that inflow can never be passed on.  The inflow is a lower
+  bound of the throughput at any equilibrium (kernels.kinetics.capacity_verdict's
+  iteration: T <- phi + inflow(x(T)) from T = 0); the sets tried are single nodes, strongly
+  connected sets (kernels.kinetics.components) at every sweep and, once the sweeps settle,
+  in networks of up to CLOSURE_MAX nodes, the nodes downstream of a node (smallest first).
+  Where none is found within SWEEPS sweeps (a label the ODE or the saturation certificate
+  gave), the kind is still ``over_capacity`` and ``nodes`` is empty.
+
+Reachability is a plain breadth-first search over the edges.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from metabnet.kernels.kinetics import components
+from metabnet.network import Network
+
+SWEEPS = 500  # throughput sweeps of the capacity search
+CLOSURE_MAX = 1000  # most inner nodes for which the downstream sets are tried
+SHOWN = 10  # nodes named in the reason line (the record lists them all)
+
+
+def explain(net: Network, unique: bool, bounded: bool) -> dict | None:
+    """{"kind", "nodes", "reason"} (plus "inflow" and "capacity" for ``over_capacity``) for a
+    network labelled without a (unique) equilibrium, None when it has one (module doc).
+    ``nodes`` holds node names, or numbers 1..n for an unnamed network."""
+    if unique:
+        return None
+    to_exc, from_in = reach(net)
+    fed = [v for v in range(1, net.n + 1) if from_in[v] and not to_exc[v]]
+    if fed:
+        return _why(net, "closed", fed, "the intake feeds {nodes}, which cannot reach the excretion: "
+                                        "mass piles up there without bound")
+    if not bounded:
+        return _capacity(net)
+    stuck = [v for v in range(1, net.n + 1) if not to_exc[v]]
+    return _why(net, "no_exit", stuck, "{nodes} cannot reach the excretion (and get nothing from the "
+                                       "intake): any amount there stays, so the equilibrium is not unique")
+
+
+def reach(net: Network) -> tuple[list[bool], list[bool]]:
+    """(to_excretion, from_intake) over the nodes 0..n+1, by breadth-first search."""
+    out, into = [[] for _ in range(net.n + 2)], [[] for _ in range(net.n + 2)]
+    for u, v in zip(net.src.tolist(), net.dst.tolist()):
+        out[u].append(v)
+        into[v].append(u)
+    return _bfs(into, net.n + 1), _bfs(out, 0)
+
+
+def _bfs(adj, start) -> list[bool]:
+    seen = [False] * len(adj)
+    seen[start] = True
+    todo = deque([start])
+    while todo:
+        for w in adj[todo.popleft()]:
+            if not seen[w]:
+                seen[w] = True
+                todo.append(w)
+    return seen
+
+
+def _why(net: Network, kind: str, nodes: list[int], text: str, **numbers) -> dict:
+    names = [net.node_name(v) for v in nodes]
+    shown = ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN:,} more" if len(names) > SHOWN else "")
+    what = (f"node {shown}" if len(names) == 1 else f"nodes {shown}") if names else "a node or set"
+    return {"kind": kind, "nodes": names if net.nodes is not None else nodes, **numbers,
+            "reason": text.format(nodes=what, **numbers)}
+
+
+def _capacity(net: Network) -> dict:
+    """The first node or set found whose inflow reaches its capacity (module doc)."""
+    n, src, dst = net.n, net.src.astype(np.int64), net.dst.astype(np.int64)
+    rate, km = net.rate, net.km_or_nan()
+    inner = (src > 0) & (src != dst)  # reactions that leave a node
+    cap = np.bincount(src[inner], np.where(np.isnan(km[inner]), np.inf, rate[inner]), minlength=n + 2)
+    comp = np.empty(n + 2, np.int64)
+    ncomp = components(n, net.m, net.src, net.dst, comp, np.empty((7, n + 3), np.int64))
+    sccs = [s for s in (np.flatnonzero(comp[1:n + 1] == c) + 1 for c in range(ncomp)) if s.size > 1]
+    closures = _closures(net) if n <= CLOSURE_MAX else []
+    x = np.zeros(n + 2)
+    for sweep in range(SWEEPS):
+        q = np.where(src == 0, rate, _flux(rate, km, x[src]))  # every flux, at lower bounds of x
+        q[src == dst] = 0.0
+        t = np.bincount(dst, q, minlength=n + 2)  # inflows: lower bounds of the throughputs
+        over = np.flatnonzero((t[1:n + 1] > 0) & (t[1:n + 1] >= cap[1:n + 1])) + 1
+        if over.size:
+            v = int(over[np.argmax(t[over] / cap[over])])
+            return _over_capacity(net, ([v], float(t[v]), float(cap[v])))
+        if (found := _over(net, q, sccs)) is not None:
+            return _over_capacity(net, found)
+        new = _concentrations(net, inner, t, x)
+        if np.all(new <= x * (1 + 1e-12)):  # settled
+            break
+        x = new
+    return _over_capacity(net, _over(net, q, closures))
+
+
+def _over_capacity(net: Network, found) -> dict:
+    if found is None:
+        return _why(net, "over_capacity", [], "the inflow of {nodes} reaches the capacity of the reactions "
+                    "leaving it (the solver's certificate; metabnet could not name the set): no equilibrium")
+    nodes, inflow, capacity = found
+    one = len(nodes) == 1
+    return _why(net, "over_capacity", nodes, "{nodes} " + ("receives" if one else "receive") + " an inflow of "
+                "{inflow:.6g}, at least the capacity of the reactions leaving " + ("it" if one else "them")
+                + " ({capacity:.6g}, their total V): no equilibrium", inflow=inflow, capacity=capacity)
+
+
+def _flux(rate, km, x):
+    return np.where(np.isnan(km), rate * x, rate * x / (np.nan_to_num(km, nan=1.0) + x))
+
+
+def _over(net: Network, q, sets):
+    """(nodes, inflow, capacity) of the first of `sets` receiving at least its capacity, or None."""
+    inside = np.zeros(net.n + 2, bool)
+    for s in sets:
+        inside[:] = False
+        inside[s] = True
+        into = ~inside[net.src] & inside[net.dst]
+        leave = inside[net.src] & ~inside[net.dst]
+        capacity = float(np.sum(np.where(np.isnan(net.km_or_nan()[leave]), np.inf, net.rate[leave])))
+        inflow = float(q[into].sum())
+        if inflow > 0 and leave.any() and inflow >= capacity:
+            return [int(v) for v in s], inflow, capacity
+    return None
+
+
+def _closures(net: Network) -> list[np.ndarray]:
+    """The set of inner nodes downstream of each node (itself included), each once."""
+    out = [[] for _ in range(net.n + 2)]
+    for u, v in zip(net.src.tolist(), net.dst.tolist()):
+        if 0 < v <= net.n:
+            out[u].append(v)
+    found = {}
+    for v in range(1, net.n + 1):
+        s = np.flatnonzero(_bfs(out, v))
+        if s.size > 1:
+            found.setdefault(tuple(s), s)
+    return sorted(found.values(), key=len)  # the smallest set first
+
+
+def _concentrations(net: Network, inner, t, x):
+    """Per node, the x at which its reactions out carry t (Newton from x below, rising: the
+    outflux is concave and increasing); x unchanged where nothing leaves."""
+    src, rate, km = net.src[inner].astype(np.int64), net.rate[inner], net.km_or_nan()[inner]
+    x = x.copy()
+    lin = np.isnan(km)
+    k = np.nan_to_num(km, nan=1.0)
+    for _ in range(200):
+        xs = x[src]
+        o = np.bincount(src, np.where(lin, rate * xs, rate * xs / (k + xs)), minlength=net.n + 2)
+        do = np.bincount(src, np.where(lin, rate, rate * k / (k + xs) ** 2), minlength=net.n + 2)
+        step = np.where((do > 0) & (o < t), (t - o) / np.where(do > 0, do, 1.0), 0.0)
+        x += step
+        if np.all(step <= 1e-15 * x):
+            break
+    return x

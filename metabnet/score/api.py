@@ -161,9 +161,8 @@ def _scorer(model: str, device: str, batch_size: int, verify: bool) -> Scorer:
 
 def _named(rec: dict, net: Network) -> dict:
     """The record with the network's node names under "nodes" where it has names of its own."""
-    names = [ko.node_label(net, v) for v in range(1, net.n + 1)]
-    if "nodes" not in rec and names != [str(v) for v in range(1, net.n + 1)]:
-        rec["nodes"] = names
+    if rec.get("nodes") is None and net.nodes is not None:
+        rec["nodes"] = list(net.nodes)
     return rec
 
 

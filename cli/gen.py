@@ -51,13 +51,20 @@ _d = GenConfig()
 @click.option("--shard-size", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--threads", type=click.IntRange(1), help="Numba threads (default: all cores).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run shards as tasks on this Dask scheduler.")
+@click.option("--force", is_flag=True, help="Write into an --out folder that holds other files (not a run to resume).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def gen(out, count, seed, shard_size, threads, scheduler, quiet, **settings):
+def gen(out, count, seed, shard_size, threads, scheduler, force, quiet, **settings):
     """Generate COUNT random networks with labels and equilibria into HDF5 shards in OUT.
 
     Every network's random stream derives from (seed, shard, index): the same command gives
-    the same bytes on any number of threads or workers.  Ends with a summary table."""
-    from metabnet.gen.dataset import Plan, run
+    the same bytes on any number of threads or workers.  Ends with a summary table.  An OUT that
+    holds files but neither the manifest nor shards of a run (not a resume) is refused unless --force."""
+    from metabnet.cli._io import check_outputs
+    from metabnet.gen.dataset import MANIFEST, Plan, run
+
+    resume = (out / MANIFEST).exists() or any(out.glob("shard-*.h5"))
+    if out.is_dir() and not resume and any(not p.name.startswith(".") for p in out.iterdir()):
+        check_outputs([out], force=force)
 
     if threads:
         import numba

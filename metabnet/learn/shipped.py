@@ -27,8 +27,8 @@ def model_path(spec: str | None) -> Path | None:
 
 def _unfinished(ckpt: dict) -> str:
     """'' for a run that ended (its state says "finished"), else what is left of it."""
-    state = ckpt.get("state", {})
-    if state.get("finished"):
+    state = ckpt.get("state")
+    if state is None or state.get("finished"):  # not from `metabnet train`, or a run that ended
         return ""
     total = (ckpt.get("train_config") or {}).get("max_steps", "?")
     return (f"; UNFINISHED: stopped at step {state.get('step', '?')} of {total} "

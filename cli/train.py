@@ -105,9 +105,11 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
     except (FileExistsError, ValueError) as e:  # a run already there, no shards, bad settings or checkpoint
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM (metabnet.learn.train.Interrupted)
-        signum = getattr(e, "signum", 2)
-        click.echo(f"interrupted ({getattr(e, 'args', ('',))[0] or 'SIGINT'}): continue from "
-                   f"{out / 'checkpoint.pt'} with --resume", err=True)
+        import signal
+
+        signum = getattr(e, "signum", signal.SIGINT)
+        click.echo(f"interrupted ({signal.Signals(signum).name}): continue from {out / 'checkpoint.pt'} "
+                   "with --resume", err=True)
         raise SystemExit(128 + signum) from None
     if last:
         shown = {k: v for k, v in last.items() if k.startswith(("accuracy", "within_0.05"))}

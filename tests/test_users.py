@@ -1,5 +1,7 @@
 """What users of the CLI meet (issue 22): bad option combinations end in one line naming the
-problem, and leave nothing behind."""
+problem, and leave nothing behind; no command writes over an input or an existing file
+unless --force; knockout answers exactly by default; the same options (-q, --format,
+folders) on every command; help texts that hold; SIGTERM during train checkpoints."""
 from click.testing import CliRunner
 
 from metabnet.cli.main import main

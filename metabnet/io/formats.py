@@ -72,7 +72,7 @@ def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
     folder; a file given twice is kept at its first place.  A named file is kept whatever its
     extension (or existence) so that reading it reports the problem.  The files in `exclude`
     (a run's own outputs, which may lie in an input folder) are left out of the folders;
-    a file named in `paths` is kept (metabnet.fileio.check_outputs refuses such a run)."""
+    a file named in `paths` is kept (metabnet.cli._io.check_outputs refuses such a run)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     skip = {Path(p).resolve() for p in exclude if p is not None}

@@ -3,42 +3,60 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import report_failures
+from metabnet.cli._io import check_outputs, force_option, quiet_option, report_failures
 from metabnet.io.formats import FOLDER_FORMATS, FORMATS, describe, format_of
 
 
-@click.command(help=f"""Convert the networks in IN to OUT, each format chosen by extension:
+@click.command(help=f"""Convert the networks in IN (a file, or a folder searched recursively: its
+    network files in path order) to OUT, each format chosen by extension:
     {describe([f for f in FORMATS if f.write], one=True)}; IN may also be any token JSON file,
     or (read only) {describe([f for f in FORMATS if not f.write])}, whose stored labels go into
     a token JSON OUT.  A file holding several networks goes to one
     .jsonl file, or with --to FORMAT to a folder OUT of one file per network, named after the
     network (at most 100 characters of it, made unique); a network that cannot be written
-    there gets an error line and the others go on.  Errors name the file and the problem; the
+    there gets an error line and the others go on.  A file to write that exists is refused
+    (--force replaces it); one that is IN, never.  Errors name the file and the problem; the
     exit code is then 1.""")
-@click.argument("src", metavar="IN", type=click.Path(dir_okay=False, readable=False, path_type=Path))
+@click.argument("src", metavar="IN", type=click.Path(readable=False, path_type=Path))
 @click.argument("out", metavar="OUT", type=click.Path(path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(FOLDER_FORMATS),
               help="Make OUT a folder (created if missing) and write each network of IN to its own "
                    "file OUT/NAME.FORMAT (xml and sbml are both SBML).")
-def convert(src, out, fmt):
+@force_option()
+@quiet_option()
+def convert(src, out, fmt, force, quiet):
     from metabnet.fileio import FormatError
-    from metabnet.io.formats import read_networks, write_folder, write_networks
+    from metabnet.io.formats import file_stems, iter_network_files, read_networks, write_folder, write_networks
     from metabnet.progress import progress_bar
 
     if fmt is not None and out.exists() and not out.is_dir():
         raise click.ClickException(f"{out}: --to needs a folder, and this is a file")
+    if fmt is None and out.is_dir():
+        raise click.ClickException(f"{out}: is a folder; write a file, or a folder with --to FORMAT")
+    failures = []
     try:
-        nets = read_networks(src)
+        if src.is_dir():  # every network file under it, in path order; a bad one gets an error line
+            nets = []
+            for f in iter_network_files([src]):
+                try:
+                    nets += read_networks(f, failures)
+                except FormatError as e:
+                    failures.append(e)
+        else:
+            nets = read_networks(src)
+        targets = [out] if fmt is None else [out / f"{stem}.{fmt}" for stem in file_stems(nets)]
+        check_outputs(targets, [src], force, replace_input=False)
         if fmt is None:
             if (fmt_out := format_of(out)) is not None and fmt_out.one and len(nets) != 1:
                 raise click.ClickException(
                     f"{src}: holds {len(nets)} networks but a {out.suffix} file holds one; "
                     "write .jsonl, or a folder with --to FORMAT")
             write_networks(out, nets)
-            targets, failures = [out], []
+            targets = [out]
         else:
-            with progress_bar(total=len(nets), unit="net", desc="convert") as bar:
-                targets, failures = write_folder(out, nets, fmt, bar.update)
+            with progress_bar(total=len(nets), unit="net", desc="convert", enabled=not quiet) as bar:
+                targets, errors = write_folder(out, nets, fmt, bar.update)
+            failures += errors
     except FormatError as e:
         raise click.ClickException(str(e)) from None
     if fmt is None:

@@ -4,20 +4,23 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import load_model_spec, model_option
+from metabnet.cli._io import check_outputs, force_option, load_model_spec, model_option, quiet_option
 
 
 @click.command("eval")
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @model_option(solver=False)
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSON report (refused if it exists or is an input; --force replaces it).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True)
 @click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
 @click.option("--limit", type=int, help="Evaluate a random sample of this many networks.")
 @click.option("--iters-extra", type=int, help="flux model: iterate n + ITERS_EXTRA times instead of the "
               "trained count (more mixes slow networks further; other models ignore it).")
-def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
+@force_option()
+@quiet_option()
+def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra, force, quiet):
     """Score a model (--model: the shipped one, or model.pt / checkpoint.pt of `metabnet train`)
     on DATA: shard files or folders, network files or folders (labels computed by the exact
     solver), or the paper's token JSON.  Prints accuracy and the share of value predictions within relative
@@ -30,13 +33,14 @@ def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
 
     if model_spec == "solver":
         raise click.UsageError("eval scores a model: give --model a checkpoint or `default`")
+    check_outputs([out], data, force)
     device = resolve_device(device)
     try:
         nets, errors = load_data(data, limit, exclude=[out])
     except (FormatError, ValueError) as e:
         raise click.ClickException(str(e))
     model, ckpt = load_model_spec(model_spec, device, **({} if iters_extra is None else {"iters_extra": iters_extra}))
-    with progress_bar(total=len(nets), unit="net", desc="eval") as bar:
+    with progress_bar(total=len(nets), unit="net", desc="eval", enabled=not quiet) as bar:
         rep = evaluate(model, ckpt, nets, device, batch_size, beam, bar.update)
     rep["files_failed"] = errors
     click.echo(format_table(rep))

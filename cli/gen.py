@@ -54,13 +54,20 @@ _d = GenConfig()
 @click.option("--compression", type=click.Choice(["zstd", "gzip", "none"]), default="zstd", show_default=True,
               help="Filter of the shards' datasets: zstd is smallest and fastest but its readers need the "
                    "hdf5plugin package; gzip and none open in any HDF5 reader (R, Julia, MATLAB, plain h5py).")
+@click.option("--force", is_flag=True, help="Write into an --out folder that holds other files (not a run to resume).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def gen(out, count, seed, shard_size, threads, scheduler, compression, quiet, **settings):
+def gen(out, count, seed, shard_size, threads, scheduler, compression, force, quiet, **settings):
     """Generate COUNT random networks with labels and equilibria into HDF5 shards in OUT.
 
     Every network's random stream derives from (seed, shard, index): the same command gives
-    the same bytes on any number of threads or workers.  Ends with a summary table."""
-    from metabnet.gen.dataset import Plan, run
+    the same bytes on any number of threads or workers.  Ends with a summary table.  An OUT that
+    holds files but neither the manifest nor shards of a run (not a resume) is refused unless --force."""
+    from metabnet.cli._io import check_outputs
+    from metabnet.gen.dataset import MANIFEST, Plan, run
+
+    resume = (out / MANIFEST).exists() or any(out.glob("shard-*.h5"))
+    if out.is_dir() and not resume and any(not p.name.startswith(".") for p in out.iterdir()):
+        check_outputs([out], force=force)
 
     if threads:
         import numba

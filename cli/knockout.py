@@ -3,32 +3,41 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import load_model_spec, model_option
-from metabnet.io.records import jsonl_out
+from metabnet.cli._io import (check_outputs, force_option, format_option, load_model_spec, model_option,
+                              quiet_option, record_outputs, record_writer)
 
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="The network to knock out when FILE holds several.")
-@model_option()
+@model_option(default="solver")
 @click.option("--pairs", is_flag=True, help="Knock out every pair of reactions (m(m-1)/2 variants).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON lines file (default: stdout): the intact network, then one line per knock-out.")
+              help="Output file (default: JSON lines on stdout): the intact network, then one record per knock-out.")
+@format_option()
 @click.option("--verify", is_flag=True, help="Add the exact solver's answer beside each model prediction.")
 @click.option("--top", default=10, show_default=True, help="Rows of the printed table of largest effects.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
-def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size):
+@force_option()
+@quiet_option()
+def knockout(file, name, model_spec, pairs, out, fmt, verify, top, device, batch_size, force, quiet):
     """Remove each reaction of the network in FILE in turn (intake and excretion included;
-    with --pairs each pair), score all variants with the model (the shipped one by default; `--model solver`: the exact solver), and
-    report which knock-outs destroy the equilibrium and how every concentration moves
-    against the intact network (ratio and log2 fold change), as JSON lines and a table."""
+    with --pairs each pair), answer every variant with the exact solver (or with --model
+    the model's prediction, where the model takes the variant), and report which
+    knock-outs destroy the equilibrium and how every concentration moves against the intact
+    network (ratio and log2 fold change), as records and a table.  OUT is refused if it
+    exists or is FILE (--force replaces it)."""
     from metabnet.score import knockout as ko
     from metabnet.fileio import FormatError
     from metabnet.io.formats import read_networks
+    from metabnet.io.records import CSV_COLUMNS, KNOCKOUT_CSV_COLUMNS
     from metabnet.progress import progress_bar
     from metabnet.score import Scorer, Tally
 
+    outputs = record_outputs(out, fmt)
+    output = record_writer(out, fmt, CSV_COLUMNS + KNOCKOUT_CSV_COLUMNS, verify=verify)
+    check_outputs(outputs, [file], force)
     try:
         nets = read_networks(file)
     except FormatError as e:
@@ -47,12 +56,16 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     scorer = Scorer(model, ckpt, device, batch_size, verify=verify)
     tally = Tally(scorer)
     total = ko.count(net.m, pairs) + 1
-    with jsonl_out(out) as write, progress_bar(total=total, unit="net", desc="knockout", enabled=out is not None) as bar:
-        for rec in ko.run(net, scorer, pairs):
-            if not rec["knockout"]:
-                effects = ko.Effects(net, rec, top)
-            write(rec)
-            tally.add([rec])
-            effects.add(rec)
-            bar.update(1)
+    try:
+        with output as write, progress_bar(total=total, unit="net", desc="knockout",
+                                           enabled=out is not None and not quiet) as bar:
+            for rec in ko.run(net, scorer, pairs):
+                if not rec["knockout"]:
+                    effects = ko.Effects(net, rec, top)
+                write(rec)
+                tally.add([rec])
+                effects.add(rec)
+                bar.update(1)
+    except FormatError as e:  # the output cannot be written
+        raise click.ClickException(str(e)) from None
     click.echo(effects.table() + "\n" + tally.table(), err=out is None)

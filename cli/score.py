@@ -3,7 +3,8 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import load_model_spec, model_option, report_failures
+from metabnet.cli._io import (check_outputs, force_option, format_option, load_model_spec, model_option,
+                              quiet_option, record_outputs, record_writer, report_failures)
 from metabnet.io.formats import describe, readable
 
 
@@ -12,16 +13,18 @@ from metabnet.io.formats import describe, readable
     manifest is skipped) whether an equilibrium exists and what the concentrations are:
     the model's prediction (the shipped model unless --model says otherwise), or the exact
     solver's answer with `--model solver` or where the model cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
-    vocabulary; method "solver").  Records keep the input order and are written as they are
-    scored; a summary table follows.  OUT (and its .x.csv) is never read as input.  A bad
+    vocabulary, no intake or no reactions; method "solver").  Records follow the order of PATHS (a folder's files
+    sorted by path) and are written as they are scored; a summary table follows.  `residual`
+    is the share of all flux an answer's x leaves unbalanced (README, "Result records").  OUT
+    (and its .x.csv) is refused if it exists or is an input (--force replaces it), and is
+    never read from an input folder.  A bad
     file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
     failed.""")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option()
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: JSON lines on stdout).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="csv: one row per network in OUT, concentrations in OUT's stem + .x.csv (file,name,node,x...).")
+@format_option()
 @click.option("--verify", is_flag=True, help="Add the exact solver's answer and the relative L1 error of x.")
 @click.option("--refine", is_flag=True,
               help="Start the exact solver from the model's x and return the certified equilibrium; "
@@ -33,29 +36,27 @@ from metabnet.io.formats import describe, readable
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
 @click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
-def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam):
+@force_option()
+@quiet_option()
+def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam, force, quiet):
     from metabnet.fileio import FormatError
     from metabnet.io.formats import iter_network_files
     from metabnet.progress import progress_bar
-    from metabnet.io.records import csv_out, jsonl_out, x_csv_path
     from metabnet.score import Scorer, score_files
 
-    if fmt == "csv" and not out:
-        raise click.UsageError("--format csv needs --out (it writes two files)")
     if refine and model_spec == "solver":
         raise click.UsageError("--refine needs a model: its predictions are the solver's starting points")
+    outputs = record_outputs(out, fmt)
+    output = record_writer(out, fmt, flag=flag_residual is not None, verify=verify, refine=refine)
+    check_outputs(outputs, paths, force)
     from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)
     scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
-    files = iter_network_files(paths, exclude=[out, x_csv_path(out) if out else None])
-    if fmt == "csv":
-        output = csv_out(out, flag_residual is not None, verify, refine)
-    else:
-        output = jsonl_out(out)
+    files = iter_network_files(paths, exclude=outputs)
     try:
-        with output as write, progress_bar(unit="net", desc="score", enabled=out is not None) as bar:
+        with output as write, progress_bar(unit="net", desc="score", enabled=out is not None and not quiet) as bar:
             tally = score_files(files, scorer, write, bar.update)
     except FormatError as e:  # the output cannot be written
         raise click.ClickException(str(e)) from None

@@ -95,9 +95,10 @@ def test_iter_network_files(tmp_path):
         (tmp_path / rel).write_text("")
     got = iter_network_files([tmp_path / "a", tmp_path / "b.json", tmp_path / "a" / "x.jsonl",
                               tmp_path / "a" / "notes.txt", str(tmp_path / "a")])
-    want = ["a/deep/y.TSV", "a/notes.txt", "a/x.jsonl", "a/z.sbml", "b.json"]
-    assert got == sorted(tmp_path / w for w in want)
-    assert iter_network_files(tmp_path) == sorted(tmp_path / w for w in [*want[:1], *want[2:], "c.xml"])
+    # in the order given, a folder's files sorted, a file given twice at its first place
+    want = ["a/deep/y.TSV", "a/x.jsonl", "a/z.sbml", "b.json", "a/notes.txt"]
+    assert got == [tmp_path / w for w in want]
+    assert iter_network_files(tmp_path) == sorted(tmp_path / w for w in [*want[:4], "c.xml"])
 
 
 def test_write_errors(tmp_path):

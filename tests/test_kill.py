@@ -253,6 +253,8 @@ def test_convert_folder_killed_then_rerun_gives_the_same_files(convert_input, tm
     for p in written:
         (net,) = read_networks(p)
         assert p.stem == net.name.replace(" ", "_")
-    invoke("convert", src, out, "--to", "json")
+    r = CliRunner().invoke(main, ["convert", str(src), str(out), "--to", "json"])
+    assert r.exit_code == 1 and "exists; choose another output, or --force" in r.output  # issue 22
+    invoke("convert", src, out, "--to", "json", "--force")
     assert digest(out) == reference  # and no temporary file left over
     assert not [p for p in out.iterdir() if p.name.startswith(".")]

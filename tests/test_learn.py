@@ -263,9 +263,9 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     write_networks(files / "rest.tokens.json", nets[6:])
     (files / "bad.json").write_text("{not json")
     rep_path = files / "rep.json"  # inside an input folder: never read as a network
-    for _ in range(2):
+    for force in ([], ["--force"]):  # a second run replaces its report only with --force (issue 22)
         res = CliRunner().invoke(main, ["eval", "--model", str(tmp_path / "run" / "model.pt"), str(tiny), str(files),
-                                        "--out", str(rep_path)])
+                                        "--out", str(rep_path), *force])
         assert res.exit_code == 1  # the bad file
         assert "bad.json" in res.output and "family=erdos" in res.output and "family=files" in res.output
         assert "rep.json" not in res.output

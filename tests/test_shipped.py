@@ -15,6 +15,7 @@ from metabnet.learn.loader import GenStream
 from metabnet.learn.predict import load_model
 from metabnet.learn.shipped import DEFAULT
 from helpers import networks
+from metabnet.score import knockout as ko
 
 
 def test_shipped_checkpoint_loads_weights_only_and_says_how_it_was_trained():
@@ -44,9 +45,12 @@ def test_score_and_knockout_use_it_by_default(tmp_path):
     recs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert [rec["method"] for rec in recs] == ["model"] * 4 and all(0 <= rec["p_exists"] <= 1 for rec in recs)
     write_networks(tmp_path / "one.jsonl", nets[:1])
-    r = CliRunner().invoke(main, ["knockout", str(tmp_path / "one.jsonl")])
+    # knockout answers with the exact solver unless --model is given (issue 22)
+    r = CliRunner().invoke(main, ["knockout", str(tmp_path / "one.jsonl"), "--model", "default"])
     recs = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    assert r.exit_code == 0 and len(recs) == nets[0].m + 1 and {rec["method"] for rec in recs} == {"model"}
+    no_intake = [not v.is_intake.any() for _, v in ko.variants(nets[0])]  # these go to the solver
+    assert r.exit_code == 0 and len(recs) == nets[0].m + 1
+    assert [rec["method"] for rec in recs] == ["model"] + ["solver" if k else "model" for k in no_intake]
     mm = networks(2, seed=22, kinetics="michaelis-menten", prefix="mm")
     write_networks(tmp_path / "mm.jsonl", mm)
     answers = torch.load(DEFAULT, map_location="cpu", weights_only=True)["shipped"].get("kinetics")

@@ -70,27 +70,31 @@ def read_networks(path, errors: list | None = None) -> list[Network]:
 
 
 def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
-    """The files named in `paths` plus the network files (a readable format of `FORMATS`;
-    with `shards` also .h5 shards) found under the folders among them, recursively, skipping
-    hidden entries and the manifest of a shard folder; sorted, without duplicates.  A named
-    file is kept whatever its extension (or existence) so that reading it reports the
-    problem.  The files in `exclude` (a run's own outputs, which may lie in an input folder)
-    are left out."""
+    """The files named in `paths`, in the order given, each folder among them replaced by the
+    network files (a readable format of `FORMATS`; with `shards` also .h5 shards) found under
+    it, recursively and sorted by path, skipping hidden entries and the manifest of a shard
+    folder; a file given twice is kept at its first place.  A named file is kept whatever its
+    extension (or existence) so that reading it reports the problem.  The files in `exclude`
+    (a run's own outputs, which may lie in an input folder) are left out of the folders;
+    a file named in `paths` is kept (metabnet.cli._io.check_outputs refuses such a run)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     skip = {Path(p).resolve() for p in exclude if p is not None}
-    found = set()
+    found = {}  # insertion-ordered set
     for p in map(Path, paths):
         if not p.is_dir():
-            found.add(p)
+            found.setdefault(p, None)
             continue
+        walked = []
         for f in p.rglob("*"):
             fmt = format_of(f)
             if (fmt is not None and fmt.read is not None and (shards or fmt.text) and f.is_file()
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                    and not is_manifest(f)):
-                found.add(f)
-    return sorted(f for f in found if not skip or f.resolve() not in skip)
+                    and not is_manifest(f) and f.resolve() not in skip):
+                walked.append(f)
+        for f in sorted(walked):
+            found.setdefault(f, None)
+    return list(found)
 
 
 def is_manifest(path) -> bool:

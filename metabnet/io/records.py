@@ -20,6 +20,9 @@ from metabnet.fileio import FormatError, atomic_write, display_path
 # one CSV row per network: these columns, then those of the options in use
 CSV_COLUMNS = ("file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
                "p_exists", "solver", "solver_reason", "why")  # why: the reason line of a record's "why"
+SOLVE_CSV_COLUMNS = ("file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "residual", "method",
+                     "iterations")  # metabnet solve; metabnet export (no iterations: left empty)
+KNOCKOUT_CSV_COLUMNS = ("knockout", "reactions", "destroys", "creates", "nodes_off", "max_abs_log2fc")  # added
 CSV_FLAG_COLUMNS = ("flagged",)
 CSV_VERIFY_COLUMNS = ("exact_exists_unique", "exact_exists_bounded", "exact_residual", "rel_l1")
 CSV_REFINE_COLUMNS = ("model_exists_unique", "model_residual", "model_rel_l1", "start", "iterations_cold",
@@ -59,12 +62,13 @@ def jsonl_out(path=None):
 
 
 @contextmanager
-def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False):
-    """Yield write(record): one row per network in `path`, one per concentration in
-    `x_csv_path(path)` (file, name, node: its number 1..n, node_name: its name, else the
-    number, x, and x_exact / x_model with `verify` / `refine`);
-    the columns of `flag`, `verify` and `refine` runs (metabnet.score) are added."""
-    cols = list(CSV_COLUMNS) + list(CSV_FLAG_COLUMNS if flag else ()) + list(CSV_VERIFY_COLUMNS if verify else ()) \
+def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False, columns=CSV_COLUMNS):
+    """Yield write(record): one row per network in `path` (`columns`: CSV_COLUMNS for score,
+    SOLVE_CSV_COLUMNS, or those plus KNOCKOUT_CSV_COLUMNS), one per concentration in
+    `x_csv_path(path)` (file, name, node, x, and x_exact / x_model with `verify` / `refine`);
+    the columns of `flag`, `verify` and `refine` runs (metabnet.score) are added.  A list
+    value is written as its items joined by ';'."""
+    cols = list(columns) + list(CSV_FLAG_COLUMNS if flag else ()) + list(CSV_VERIFY_COLUMNS if verify else ()) \
         + list(CSV_REFINE_COLUMNS if refine else ())
     xcols, vecs = ["file", "name", "node", "node_name", "x"], ["x"]
     if verify:
@@ -101,6 +105,8 @@ def _cell(v):
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(_cell(item)) for item in v)
     if isinstance(v, str):
         return display_path(v)  # any text: a lone surrogate cannot be encoded
     return v

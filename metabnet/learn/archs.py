@@ -22,6 +22,7 @@ class Refusal(Enum):
     """Why a model does not take a network (the exact solver answers it instead): the group
     the summary of `metabnet score` counts it under, and the message its record gives."""
     NO_REACTIONS = ("no reactions", "no reactions")
+    NO_INTAKE = ("no intake", "no intake reaction (every concentration is 0: the exact solver says so exactly)")
     KINETICS = ("other kinetics", "{kinetics} kinetics (the model answers {answers} only)")
     TRAINED_SIZE = ("too many nodes", "{n} inner nodes (the model was trained on at most {n_max})")
     ITERATIONS = ("too many nodes",

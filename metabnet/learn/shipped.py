@@ -25,6 +25,16 @@ def model_path(spec: str | None) -> Path | None:
     return path
 
 
+def _unfinished(ckpt: dict) -> str:
+    """'' for a run that ended (its state says "finished"), else what is left of it."""
+    state = ckpt.get("state")
+    if state is None or state.get("finished"):  # not from `metabnet train`, or a run that ended
+        return ""
+    total = (ckpt.get("train_config") or {}).get("max_steps", "?")
+    return (f"; UNFINISHED: stopped at step {state.get('step', '?')} of {total} "
+            "(continue it with `metabnet train --resume`)")
+
+
 def describe(ckpt: dict, path: Path) -> str:
     """A few lines on what a checkpoint is and how it was trained."""
     c, state = ckpt["model_config"], ckpt.get("state", {})
@@ -35,7 +45,7 @@ def describe(ckpt: dict, path: Path) -> str:
              f"model: {c['arch']}, task {c['task']}, width {c['d_model']}, {n_params:,} parameters"
              + ARCHS[c["arch"]].describe(c),
              f"trained: {state.get('step', '?')} steps, {state.get('examples', 0):,} networks, "
-             f"{state.get('elapsed', 0) / 60:.0f} min",
+             f"{state.get('elapsed', 0) / 60:.0f} min" + _unfinished(ckpt),
              f"data: families {values('family')}; sizes {values('size')}; kinetics {values('kinetics')}; "
              f"weights {values('weights')}"]
     shipped = ckpt.get("shipped")

@@ -2,8 +2,9 @@
 like nanoGPT's train.py: setup, resume, `train_step`, a plain loop.
 
 A run directory holds `checkpoint.pt` (model, optimizer, schedule, data position, RNG; written
-atomically every `ckpt_every` steps, at every validation, at the end and on Ctrl-C),
-`model.pt` (weights and configs only, for `metabnet eval` / `score`), `metrics.jsonl` (one
+atomically every `ckpt_every` steps, at every validation, at the end and on Ctrl-C or SIGTERM),
+`model.pt` (weights and configs only, for `metabnet eval` / `score`; state "finished" once the
+run has ended), `metrics.jsonl` (one
 line per logged step or validation) and `curves.png`.  `resume=True` continues exactly where
 the checkpoint stopped: the same batches in the same order, bit for bit on CPU.
 Several GPUs: `torchrun --nproc_per_node K -m metabnet train ...` (DistributedDataParallel).
@@ -157,23 +158,36 @@ def plot(metrics_path: Path, png: Path):
     plt.close(fig)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM (SLURM or Kubernetes pre-emption) after
+    saving a checkpoint; `signum` says which."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class _CtrlC(list):
-    """Truthy once SIGINT arrived (main thread only); a second SIGINT raises at once."""
+    """Truthy once SIGINT or SIGTERM arrived (main thread only), holding the signal; a second
+    one raises at once."""
 
     def __init__(self):
         super().__init__()
-        self.previous = None
+        self.previous = {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
 
     def _handle(self, signum, frame):
         if self:
-            raise KeyboardInterrupt
+            raise Interrupted(signum)
         self.append(signum)
 
     def restore(self):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def setup_device(tc: TrainConfig, local: int) -> str:
@@ -344,8 +358,10 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     """Train; returns the last validation summary.  `stop_after` ends the process' loop after
     that many steps without a final checkpoint (tests use it to simulate a kill).
 
-    Ctrl-C (SIGINT) ends the step under way, saves a checkpoint and raises KeyboardInterrupt;
-    a second Ctrl-C stops at once, keeping the last checkpoint.  Settings the loop cannot
+    Ctrl-C (SIGINT) or SIGTERM ends the step under way, saves a checkpoint and raises
+    `Interrupted` (a KeyboardInterrupt); a second one stops at once, keeping the last
+    checkpoint.  model.pt is written with every checkpoint; until the run ends its state has
+    no "finished" (`metabnet info --model` says it is unfinished).  Settings the loop cannot
     run with, missing shards and a damaged checkpoint raise ValueError (one line)."""
     # ---- setup
     _check(tc)
@@ -399,10 +415,10 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                     r.validate()
                 if state["step"] % tc.ckpt_every == 0:
                     r.checkpoint()
-                if interrupted:  # Ctrl-C: stop between steps, where the state is whole
+                if interrupted:  # Ctrl-C or SIGTERM: stop between steps, where the state is whole
                     if state["step"] % tc.ckpt_every:
                         r.checkpoint()
-                    raise KeyboardInterrupt
+                    raise Interrupted(interrupted[0])
                 if done:
                     break
             else:  # the epoch ran out

@@ -40,7 +40,7 @@ def read_chunks(files, size: int = 4096):
 def solve_files(files, write, method: str = "direct", progress=None) -> list:
     """Solve every network of `files` exactly, in order, calling write(record) for each
     (metabnet.solve.dispatch records); returns the errors, one per bad file or JSON line or network
-    the solver could not decide, each naming its file.  progress(k) is called per file."""
+    the solver could not decide, each naming its file.  progress(1) is called per network."""
     failures = []
     for path in files:
         nets = []
@@ -55,8 +55,8 @@ def solve_files(files, write, method: str = "direct", progress=None) -> list:
                 failures.append(FormatError(path, e))
             except ValueError as e:  # a record JSON cannot hold (a value past the accepted range)
                 failures.append(FormatError(path, f"network {net.name!r}: {e}"))
-        if progress:
-            progress(1)
+            if progress:
+                progress(1)
     return failures
 
 

@@ -12,7 +12,9 @@ null for the model's own predictions and where there is an equilibrium.
   ``unique``; ``exists_bounded`` is null.  ``x`` is null when the model says there is no
   equilibrium or was trained for existence only.
 - ``method`` "solver": the exact solver's answer (kernels.equilibrium), the solver's own
-  method under ``solver``; with a model, ``solver_reason`` says why the model did not take it.
+  method under ``solver``; with a model, ``solver_reason`` says why the model did not take it
+  (`ModelLimits.reason`: among others a network without reactions or without intake, which
+  no model was trained on - knock-outs make them - goes to the solver).
 - ``method`` "model+solver" (refine): the exact equilibrium, found by Newton started from the
   model's x; the raw prediction is kept under ``model`` and the iteration counts of a cold
   and a warm start under ``refine`` (Newton iterations, plus ODE steps where Newton stalled;
@@ -88,6 +90,8 @@ class ModelLimits:
         (metabnet.learn.archs) adds its vocabulary limits on top."""
         if net.m == 0:
             return Refusal.NO_REACTIONS.because()
+        if not net.is_intake.any():  # models never saw one: knock-outs make them
+            return Refusal.NO_INTAKE.because()
         if self.kinetics is not None and net.kinetics not in self.kinetics:
             return Refusal.KINETICS.because(kinetics=net.kinetics, answers=" and ".join(self.kinetics))
         if self.n_max is not None and net.n > self.n_max:

@@ -1,7 +1,14 @@
 """Helpers shared by test modules: networks to test with, hand-made models and checkpoints,
 and the checks of network files."""
 import json
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import libsbml
 
 import numpy as np
 import pytest
@@ -116,3 +123,123 @@ def check_bad_file(path, content, problem, line=None):
     assert problem in e.problem and (e.path, e.line) == (str(path), line), str(e)
     assert str(pickle.loads(pickle.dumps(e))) == str(e)
     return e
+
+
+# ---- what other tools write ------------------------------------------------------------------
+def sbml_text(reactions, species=("A", "B"), boundary=(), params=None, size=1.0, level=(3, 1), edit=None):
+    """An SBML document built with libsbml: `reactions` are (id, reactants, products, law
+    formula[, local parameters]); boundary species start at 2; `edit(model)` adds the rest."""
+    doc = libsbml.SBMLDocument(*level)
+    m = doc.createModel()
+    m.setId("hand_made")
+    c = m.createCompartment()
+    c.setId("c"), c.setSize(size), c.setConstant(True)
+    for sid in (*species, *boundary):
+        sp = m.createSpecies()
+        sp.setId(sid), sp.setCompartment("c"), sp.setInitialConcentration(2.0 if sid in boundary else 0.5)
+        sp.setBoundaryCondition(sid in boundary), sp.setHasOnlySubstanceUnits(False), sp.setConstant(False)
+    for pid, value in (params or {}).items():
+        p = m.createParameter()
+        p.setId(pid), p.setValue(value), p.setConstant(True)
+    for rid, reactants, products, formula, *local in reactions:
+        r = m.createReaction()
+        r.setId(rid), r.setReversible(False), r.setFast(False)
+        for sids, create in ((reactants, r.createReactant), (products, r.createProduct)):
+            for s in sids:
+                ref = create()
+                ref.setSpecies(s), ref.setStoichiometry(1), ref.setConstant(True)
+        law = r.createKineticLaw()
+        assert law.setMath(libsbml.parseL3Formula(formula)) == libsbml.LIBSBML_OPERATION_SUCCESS, formula
+        for pid, value in (local[0] if local else {}).items():
+            p = law.createLocalParameter() if level[0] == 3 else law.createParameter()
+            p.setId(pid), p.setValue(value)
+    if edit:
+        edit(m)
+    return libsbml.writeSBMLToString(doc)
+
+
+# ---- libRoadRunner: an independent simulator agrees with metabnet.solve.dispatch ---------------------------
+def roadrunner_steady_state(text: str, species: list[str]) -> tuple[np.ndarray, str]:
+    """Concentrations of `species` at libRoadRunner's steady state: NLEQ2 at relative tolerance
+    1e-12 from x(0) = 0, or, where it fails, CVODE from x(0) = 0 to t = 1e6 at 1e-12 / 1e-15."""
+    roadrunner = pytest.importorskip("roadrunner")
+    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
+    rr = roadrunner.RoadRunner(text)
+    solver = rr.getSteadyStateSolver()
+    solver.setValue("relative_tolerance", 1e-12)  # 1e-14 makes NLEQ2 run out of iterations
+    solver.setValue("auto_moiety_analysis", False)  # an open network with an equilibrium has none
+    try:
+        rr.steadyState()
+        how = "steady-state solver"
+    except RuntimeError:
+        rr.resetAll()
+        rr.integrator.relative_tolerance = 1e-12
+        rr.integrator.absolute_tolerance = 1e-15
+        rr.simulate(0, 1e6, 2)
+        how = "simulation"
+    return np.array([rr[f"[{s}]"] for s in species]), how
+
+
+def assert_close(got: np.ndarray, want: np.ndarray, what: str):
+    """Per-species relative error below 1e-6; species whose exact value is 0 (not reached from
+    the intake) must be below 1e-9 of the largest concentration."""
+    pos = want > 0
+    rel = np.abs(got - want)[pos] / want[pos]
+    assert rel.max() < 1e-6, f"{what}: per-species relative error {rel.max():.2e}"
+    assert np.all(np.abs(got[~pos]) < 1e-9 * want.max()), f"{what}: {got[~pos]} where 0 expected"
+
+
+# torch's thread count decides the order of float sums: one thread here and in subprocesses
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "metabnet", *map(str, args)], env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def signal_when(proc, ready, delay: float, sig=signal.SIGKILL, timeout: float = 120) -> bool:
+    """Wait until ready() holds, `delay` more seconds, then send `sig`; True when the
+    process was still running then (False: it finished first, nothing was killed)."""
+    t0 = time.monotonic()
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before it started work: {proc.stderr.read()[-2000:]}")
+        if time.monotonic() - t0 > timeout:
+            proc.kill()
+            raise AssertionError("never started work")
+        time.sleep(0.005)
+    time.sleep(delay)
+    alive = proc.poll() is None
+    if alive:
+        proc.send_signal(sig)
+    proc.wait(timeout=timeout)
+    return alive
+
+
+def train_args(data, out):
+    return ["train", data, "--out", out, "--max-steps", 30, "--batch-size", 8, "--width", 16,
+            "--layers", 1, "--heads", 2, "--task", "quanti", "--ckpt-every", 4, "--log-every", 3,
+            "--eval-every", 10, "--val", data, "--val-size", 16, "--warmup", 5, "--device", "cpu",
+            "--no-compile", "-q"]
+
+
+def metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def logged_step(run_dir) -> int:
+    """The last training step logged so far (0 before any; a line being written is skipped)."""
+    try:
+        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        return 0
+    steps = [0]
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("split") == "train":
+            steps.append(rec["step"])
+    return max(steps)

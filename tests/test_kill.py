@@ -10,8 +10,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,14 +17,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from helpers import logged_step, metrics, signal_when, start, train_args
 from metabnet.cli.main import main
 from metabnet.io.formats import read_networks, write_networks
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
 from metabnet.gen.shard import read_shard
 
-# torch's thread count decides the order of float sums: one thread here and in subprocesses
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 MOMENTS = random.Random(20261129)  # the kill moments, seeded
 
 
@@ -39,30 +36,6 @@ def warm_numba_cache_and_one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "metabnet", *map(str, args)], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def signal_when(proc, ready, delay: float, sig=signal.SIGKILL, timeout: float = 120) -> bool:
-    """Wait until ready() holds, `delay` more seconds, then send `sig`; True when the
-    process was still running then (False: it finished first, nothing was killed)."""
-    t0 = time.monotonic()
-    while not ready():
-        if proc.poll() is not None:
-            raise AssertionError(f"exited {proc.returncode} before it started work: {proc.stderr.read()[-2000:]}")
-        if time.monotonic() - t0 > timeout:
-            proc.kill()
-            raise AssertionError("never started work")
-        time.sleep(0.005)
-    time.sleep(delay)
-    alive = proc.poll() is None
-    if alive:
-        proc.send_signal(sig)
-    proc.wait(timeout=timeout)
-    return alive
 
 
 def invoke(*args):
@@ -125,39 +98,11 @@ def shards(make_shards):
     return make_shards(160, 3, 80, size="custom", n_min=8, n_max=12)
 
 
-def train_args(data, out):
-    return ["train", data, "--out", out, "--max-steps", 30, "--batch-size", 8, "--width", 16,
-            "--layers", 1, "--heads", 2, "--task", "quanti", "--ckpt-every", 4, "--log-every", 3,
-            "--eval-every", 10, "--val", data, "--val-size", 16, "--warmup", 5, "--device", "cpu",
-            "--no-compile", "-q"]
-
-
 @pytest.fixture(scope="module")
 def train_reference(shards, tmp_path_factory):
     out = tmp_path_factory.mktemp("train_ref")
     invoke(*train_args(shards, out))
     return out
-
-
-def metrics(run_dir):
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-
-
-def logged_step(run_dir) -> int:
-    """The last training step logged so far (0 before any; a line being written is skipped)."""
-    try:
-        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    except OSError:
-        return 0
-    steps = [0]
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("split") == "train":
-            steps.append(rec["step"])
-    return max(steps)
 
 
 def same_run(a: Path, b: Path):

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from test_formats import random_network
+from helpers import random_network
 
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError

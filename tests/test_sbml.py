@@ -8,7 +8,7 @@ import libsbml
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import assert_same, check_bad_file, random_network, relabel_by_first_appearance
+from helpers import assert_close, assert_same, check_bad_file, random_network, relabel_by_first_appearance, roadrunner_steady_state, sbml_text
 
 from metabnet.io import sbml
 from metabnet.cli.main import main
@@ -88,39 +88,6 @@ def test_written_document_is_valid_sbml():
 def test_model_id_is_a_valid_sid(name, sid):
     assert sbml._sid(name) == sid
     assert libsbml.SyntaxChecker.isValidSBMLSId(sid)
-
-
-# ---- what other tools write ------------------------------------------------------------------
-def sbml_text(reactions, species=("A", "B"), boundary=(), params=None, size=1.0, level=(3, 1), edit=None):
-    """An SBML document built with libsbml: `reactions` are (id, reactants, products, law
-    formula[, local parameters]); boundary species start at 2; `edit(model)` adds the rest."""
-    doc = libsbml.SBMLDocument(*level)
-    m = doc.createModel()
-    m.setId("hand_made")
-    c = m.createCompartment()
-    c.setId("c"), c.setSize(size), c.setConstant(True)
-    for sid in (*species, *boundary):
-        sp = m.createSpecies()
-        sp.setId(sid), sp.setCompartment("c"), sp.setInitialConcentration(2.0 if sid in boundary else 0.5)
-        sp.setBoundaryCondition(sid in boundary), sp.setHasOnlySubstanceUnits(False), sp.setConstant(False)
-    for pid, value in (params or {}).items():
-        p = m.createParameter()
-        p.setId(pid), p.setValue(value), p.setConstant(True)
-    for rid, reactants, products, formula, *local in reactions:
-        r = m.createReaction()
-        r.setId(rid), r.setReversible(False), r.setFast(False)
-        for sids, create in ((reactants, r.createReactant), (products, r.createProduct)):
-            for s in sids:
-                ref = create()
-                ref.setSpecies(s), ref.setStoichiometry(1), ref.setConstant(True)
-        law = r.createKineticLaw()
-        assert law.setMath(libsbml.parseL3Formula(formula)) == libsbml.LIBSBML_OPERATION_SUCCESS, formula
-        for pid, value in (local[0] if local else {}).items():
-            p = law.createLocalParameter() if level[0] == 3 else law.createParameter()
-            p.setId(pid), p.setValue(value)
-    if edit:
-        edit(m)
-    return libsbml.writeSBMLToString(doc)
 
 
 def _initial_assignment(m):
@@ -324,37 +291,6 @@ def test_convert_errors(tmp_path):
         assert r.exit_code == 1 and problem in r.output, r.output
         assert len(r.output.strip().splitlines()) == 1, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xml", "file.txt", "ok.json"]
-
-
-# ---- libRoadRunner: an independent simulator agrees with metabnet.solve.dispatch ---------------------------
-def roadrunner_steady_state(text: str, species: list[str]) -> tuple[np.ndarray, str]:
-    """Concentrations of `species` at libRoadRunner's steady state: NLEQ2 at relative tolerance
-    1e-12 from x(0) = 0, or, where it fails, CVODE from x(0) = 0 to t = 1e6 at 1e-12 / 1e-15."""
-    roadrunner = pytest.importorskip("roadrunner")
-    roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
-    rr = roadrunner.RoadRunner(text)
-    solver = rr.getSteadyStateSolver()
-    solver.setValue("relative_tolerance", 1e-12)  # 1e-14 makes NLEQ2 run out of iterations
-    solver.setValue("auto_moiety_analysis", False)  # an open network with an equilibrium has none
-    try:
-        rr.steadyState()
-        how = "steady-state solver"
-    except RuntimeError:
-        rr.resetAll()
-        rr.integrator.relative_tolerance = 1e-12
-        rr.integrator.absolute_tolerance = 1e-15
-        rr.simulate(0, 1e6, 2)
-        how = "simulation"
-    return np.array([rr[f"[{s}]"] for s in species]), how
-
-
-def assert_close(got: np.ndarray, want: np.ndarray, what: str):
-    """Per-species relative error below 1e-6; species whose exact value is 0 (not reached from
-    the intake) must be below 1e-9 of the largest concentration."""
-    pos = want > 0
-    rel = np.abs(got - want)[pos] / want[pos]
-    assert rel.max() < 1e-6, f"{what}: per-species relative error {rel.max():.2e}"
-    assert np.all(np.abs(got[~pos]) < 1e-9 * want.max()), f"{what}: {got[~pos]} where 0 expected"
 
 
 @pytest.mark.parametrize("kinetics", KINETICS)

@@ -16,8 +16,7 @@ import sys
 import libsbml
 import numpy as np
 import pytest
-from test_formats import assert_same
-from test_sbml import assert_close, roadrunner_steady_state, sbml_text
+from helpers import assert_close, assert_same, roadrunner_steady_state, sbml_text
 
 from metabnet.fileio import FormatError, decode_text
 from metabnet.io import sbml

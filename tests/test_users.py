@@ -18,13 +18,8 @@ def test_gen_custom_size_needs_a_node_range(tmp_path):
 
 # ---- nothing overwritten -----------------------------------------------------------------
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 
-import numpy as np
 import pytest
 import torch
 
@@ -33,8 +28,7 @@ from metabnet.gen.dataset import Plan, run
 from metabnet.io.formats import write_networks
 from metabnet.network import Network
 from metabnet.score.scorer import Scorer
-from test_kill import ENV, logged_step, metrics, signal_when, start, train_args
-from test_score import Oracle, checkpoint, networks
+from helpers import Oracle, checkpoint, logged_step, metrics, networks, signal_when, start, train_args
 
 PATHWAY = {"n": 4, "edges": [[1, 2, 1.0], [2, 3, 2.0], [3, 4, 1.5]], "intake": [[1, 2.0]],
            "excretion": [[4, 1.0]], "name": "pathway"}

@@ -11,14 +11,17 @@ from metabnet.io.records import jsonl_out
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="The network to knock out when FILE holds several.")
 @model_option()
-@click.option("--pairs", is_flag=True, help="Knock out every pair of reactions (m(m-1)/2 variants).")
+@click.option("--pairs", is_flag=True, help="Knock out every pair of reactions (m(m-1)/2 variants; more than "
+                   "1,000,000 knock-outs need --limit or --force).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout): the intact network, then one line per knock-out.")
 @click.option("--verify", is_flag=True, help="Add the exact solver's answer beside each model prediction.")
-@click.option("--top", default=10, show_default=True, help="Rows of the printed table of largest effects.")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows of the printed table of largest effects.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
-def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size):
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Networks per model batch.")
+@click.option("--limit", type=click.IntRange(1), help="Score only the first LIMIT knock-outs.")
+@click.option("--force", is_flag=True, help="Score more knock-outs than the usual bound (see --pairs).")
+def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size, limit, force):
     """Remove each reaction of the network in FILE in turn (intake and excretion included;
     with --pairs each pair), score all variants with the model (the shipped one by default; `--model solver`: the exact solver), and
     report which knock-outs destroy the equilibrium and how every concentration moves
@@ -40,15 +43,22 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     if len(nets) != 1:
         raise click.UsageError(f"{file} holds {len(nets)} networks: choose one with --name")
     net = nets[0]
+    total, size = ko.cost(net, pairs, limit)
+    if total > ko.MAX_VARIANTS:
+        what = f"{total:,} knock-outs of {net.name!r} ({net.m:,} reactions{', pairs' if pairs else ''}), " \
+               f"records about {_bytes(size)}"
+        if not force:
+            raise click.UsageError(f"{what}: more than {ko.MAX_VARIANTS:,}; choose a --limit, or pass --force")
+        click.echo(f"knockout: {what}", err=True)
     from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)
     scorer = Scorer(model, ckpt, device, batch_size, verify=verify)
     tally = Tally(scorer)
-    total = ko.count(net.m, pairs) + 1
+    total += 1
     with jsonl_out(out) as write, progress_bar(total=total, unit="net", desc="knockout", enabled=out is not None) as bar:
-        for rec in ko.run(net, scorer, pairs):
+        for rec in ko.run(net, scorer, pairs, limit=limit):
             if not rec["knockout"]:
                 effects = ko.Effects(net, rec, top)
             write(rec)
@@ -56,3 +66,8 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
             effects.add(rec)
             bar.update(1)
     click.echo(effects.table() + "\n" + tally.table(), err=out is None)
+
+
+def _bytes(n: int) -> str:
+    return next(f"{n / 1024 ** k:,.1f} {u}" for k, u in ((4, "TB"), (3, "GB"), (2, "MB"), (1, "KB"), (0, "B"))
+                if n >= 1024 ** k or k == 0)

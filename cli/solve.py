@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import report_failures
+from metabnet.cli._io import failure_log, report_failures
 from metabnet.io.formats import describe, readable
 
 
@@ -12,7 +12,7 @@ from metabnet.io.formats import describe, readable
     gives every network, named SHARD:i; a shard folder's manifest is skipped; OUT is never read
     as input.  A bad file (or JSON line) gets one error line on stderr; the others go on; the
     exit code is 1 if any failed.""")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout).")
 @click.option("--method", type=click.Choice(["direct", "ode"]), default="direct", show_default=True,
@@ -26,11 +26,12 @@ def solve(paths, out, method):
     from metabnet.io.records import jsonl_out
     from metabnet.score import solve_files
 
-    files = iter_network_files(paths, exclude=[out])
+    failures = failure_log()  # each error printed as it comes
+    files = iter_network_files(paths, exclude=[out], errors=failures)
     try:
         with jsonl_out(out) as write, progress_bar(total=len(files), unit="file", desc="solve",
                                                    enabled=out is not None) as bar:
-            failures = solve_files(files, write, method, bar.update)
+            solve_files(files, write, method, bar.update, failures)
     except FormatError as e:  # the output cannot be written
         raise click.ClickException(str(e)) from None
     report_failures(failures)

@@ -274,7 +274,7 @@ def check_networks(n, edge_ptr, src, dst, rate, km=None, mm: bool | None = None)
     n_e = n[owner]
     bad(n < 1, "has no inner node", per_edge=False)
     bad(m < 1, "has no reactions", per_edge=False)
-    bad((u < 0) | (u > n_e) | (v < 1) | (v > n_e + 1), "unknown node in an edge (inner nodes are 1..n)")
+    bad((u < 0) | (u > n_e) | (v < 1) | (v > n_e + 1), "node id out of range (inner nodes are 1..n)")
     bad((u == 0) & (v == n_e + 1), "an edge goes straight from intake to excretion")
     bad(~np.isfinite(rate) | (rate <= 0), "rate not positive and finite")
     bad((rate < RATE_MIN) | (rate > RATE_MAX), f"rate outside the accepted range [{RATE_MIN:g}, {RATE_MAX:g}]")

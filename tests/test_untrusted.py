@@ -202,6 +202,25 @@ def test_knockout_pairs_beyond_the_bound_is_refused_with_its_cost(tmp_path):
     assert sum(line.startswith("{") for line in out.splitlines()) == 4  # intact + 3
 
 
+def test_network_whose_solve_cannot_finish_is_refused(tmp_path, monkeypatch):
+    """Past limits.LU_MAX nodes a system the iteration cannot solve is refused, not handed to
+    a full LU that runs for hours (a 100,000-node one did not finish in 5 minutes)."""
+    from metabnet.solve import limits, sparse
+
+    n = 700  # >= limits.SPARSE_MIN: the sparse path
+    net = {"name": "long", "n": n, "intake": [[1, 1.0]], "excretion": [[n, 1.0]],
+           "edges": [[v, v + 1, 1.0] for v in range(1, n)]}
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(net))
+    monkeypatch.setattr(sparse, "_krylov_solve", lambda *a: None)  # as on the networks that defeat it
+    monkeypatch.setattr(limits, "LU_MAX", 500)
+    line = refused(*cli("solve", path), path, "long", "700 nodes", "LU")
+    assert "reasonable time" in line
+    monkeypatch.setattr(limits, "LU_MAX", 1000)
+    code, out = cli("solve", path)
+    assert code == 0 and json.loads(out)["exists_unique"], out
+
+
 def _model_ckpt(**meta):
     mc = ModelConfig(arch="flux", d_model=16, n_heads=2, n_enc=1)
     return {"model_config": mc.to_dict(), "model": build(mc).state_dict(), **meta}

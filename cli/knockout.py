@@ -16,7 +16,8 @@ from metabnet.io.records import jsonl_out
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout): the intact network, then one line per knock-out.")
 @click.option("--verify", is_flag=True, help="Add the exact solver's answer beside each model prediction.")
-@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows of the printed table of largest effects.")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True,
+              help="Rows of the printed table of largest effects.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Networks per model batch.")
 @click.option("--limit", type=click.IntRange(1), help="Score only the first LIMIT knock-outs.")

@@ -132,7 +132,8 @@ def read_lines(path):
     a line at a time (memory bounded by the longest line; JSON lines files).  Each line is
     decoded on its own, as `decode_text` decodes a file (a byte-order mark at the start of the
     file or of a line dropped), so a line that does not decode is one FormatError for that
-    line, and the lines after it are read.  UTF-16 / UTF-32 files (with their mark) are decoded
+    line, and the lines after it are read; when the first line that holds anything does not
+    decode, the file is not UTF-8 text (UTF-16 without its mark, Latin-1) and is refused whole.  UTF-16 / UTF-32 files (with their mark) are decoded
     as a stream.  FormatError when the file cannot be opened or read."""
     try:
         with open(path, "rb") as f:
@@ -144,11 +145,19 @@ def read_lines(path):
                 for lineno, line in enumerate(text, 1):
                     yield lineno, _LINE_BOM.sub("", line)
                 return
+            read = False  # a line decoded: the file is UTF-8 text
             for lineno, raw in enumerate(f, 1):
                 try:
-                    yield lineno, decode_text(path, raw)
+                    text = decode_text(path, raw)
                 except FormatError as e:
-                    yield lineno, FormatError(path, e.problem.replace(" at line 1", "").replace(" (line 1)", ""), lineno)
+                    if not read:  # the first line decides the encoding: the whole file is not UTF-8
+                        problem = e.problem.replace("line 1", f"line {lineno}")
+                        raise FormatError(path, problem) from None
+                    problem = e.problem.replace(" at line 1", "").replace(" (line 1)", "")  # this line's
+                    yield lineno, FormatError(path, problem, lineno)
+                    continue
+                read = read or bool(text.strip())
+                yield lineno, text
     except UnicodeDecodeError as e:
         raise FormatError(path, f"not {e.encoding} text ({e.reason})") from None
     except OSError as e:

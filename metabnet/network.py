@@ -267,8 +267,8 @@ def check_networks(n, edge_ptr, src, dst, rate, km=None, mm: bool | None = None)
         a = np.asarray(a)
         if a.dtype.kind == "f":
             bad(~np.isfinite(a) | (a != np.round(a)), f"{name} node id is not an integer")
-            a = np.where(np.isfinite(a), a, -1)
-        ids.append(a.astype(np.int64) if abs(a).max(initial=0) < 2**62 else np.full(a.shape, -1))
+            a = np.clip(np.where(np.isfinite(a), a, -1), -1, 2**62)
+        ids.append(a.astype(np.int64))  # uint64 past 2^63 wraps negative: out of range, refused
     u, v = ids
     rate = np.asarray(rate, dtype=np.float64)
     n_e = n[owner]

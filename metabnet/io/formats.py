@@ -61,10 +61,7 @@ def iter_networks(path, errors: list | None = None):
         suffix = path.suffix.lower()
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
                                 f"(expected one of {' '.join(suffixes(read=True))})")
-    if fmt.lines:
-        yield from fmt.read(path, None, errors)
-        return
-    if not fmt.text:
+    if fmt.lines or not fmt.text:  # the reader opens the file itself
         yield from fmt.read(path, None, errors)
         return
     text = read_text(path)
@@ -106,8 +103,7 @@ def iter_network_files(paths, shards: bool = True, exclude=(), errors: list | No
                 if (not name.startswith(".") and fmt is not None and fmt.read is not None
                         and (shards or fmt.text) and f.is_file() and not is_manifest(f)):
                     here.add(f)
-        here = {f for f in here if not skip or f.resolve() not in skip}
-        if not here:
+        if not any(not skip or f.resolve() not in skip for f in here):
             kinds = describe([f for f in FORMATS if f.read and (shards or f.text)])
             problems.append(FormatError(p, f"no network files in this folder (looked for {kinds})"))
         found |= here
@@ -365,8 +361,9 @@ def _write_sbml(path: Path, nets) -> None:
 class Format:
     """A network file format: the endings of its file names (lower case; the longest that
     matches wins, so .tokens.json is not .json), how to read it - (path, text, errors) ->
-    networks, text None for a binary format or one read a line at a time (`lines`) - and write it - (path, networks) -, whether a
-    file holds exactly one network, and whether `convert --to` writes folders of it."""
+    networks, text None for a binary format or one read a line at a time (`lines`) - and
+    write it - (path, networks) -, whether a file holds exactly one network, and whether
+    `convert --to` writes folders of it."""
     name: str
     suffixes: tuple[str, ...]
     read: Callable | None

@@ -93,7 +93,8 @@ def load_model(path, device="cpu", **config) -> tuple[torch.nn.Module, dict]:
         model = build(ModelConfig(**fields))
         model.load_state_dict(ckpt["model"])
     except (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
-        raise CheckpointError(path, f"the weights do not fit its model_config: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(path, f"the weights do not fit its model_config: {why}") from None
     if not all(torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point()):
         raise CheckpointError(path, "its weights hold NaN or infinite values")
     return model.to(device).eval(), ckpt

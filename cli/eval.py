@@ -8,15 +8,18 @@ from metabnet.cli._io import load_model_spec, model_option, warn_unfinished
 
 
 @click.command("eval")
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, readable=False, path_type=Path))
+@click.argument("data", nargs=-1, required=True,
+                type=click.Path(exists=True, readable=False, path_type=Path))  # unreadable: one failure
 @model_option(solver=False)
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="JSON report.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
-@click.option("--beam", type=click.IntRange(1), default=1, show_default=True, help="seq2seq beam width (1: greedy).")
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True,
+              help="seq2seq beam width (1: greedy).")
 @click.option("--limit", type=click.IntRange(1), help="Evaluate a random sample of this many networks.")
-@click.option("--iters-extra", type=click.IntRange(0), help="flux model: iterate n + ITERS_EXTRA times instead of the "
-              "trained count (more mixes slow networks further; other models ignore it).")
+@click.option("--iters-extra", type=click.IntRange(0),
+              help="flux model: iterate n + ITERS_EXTRA times instead of the trained count (more mixes slow "
+                   "networks further; other models ignore it).")
 def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
     """Score a model (--model: the shipped one, or model.pt / checkpoint.pt of `metabnet train`)
     on DATA: shard files or folders, network files or folders (labels computed by the exact

@@ -19,7 +19,8 @@ from metabnet.io.records import jsonl_out
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True,
               help="Rows of the printed table of largest effects.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Networks per model batch.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Networks per model batch.")
 @click.option("--limit", type=click.IntRange(1), help="Score only the first LIMIT knock-outs.")
 @click.option("--force", is_flag=True, help="Score more knock-outs than the usual bound (see --pairs).")
 def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size, limit, force):

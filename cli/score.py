@@ -31,8 +31,10 @@ from metabnet.io.formats import describe, readable
               help="Flag answers whose residual exceeds TOL.  The residual of every answer is the "
                    "share of all flux its x leaves unbalanced (0 at an equilibrium, at most 1).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True, help="Networks per model batch.")
-@click.option("--beam", type=click.IntRange(1), default=1, show_default=True, help="seq2seq beam width (1: greedy).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Networks per model batch.")
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True,
+              help="seq2seq beam width (1: greedy).")
 def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam):
     from metabnet.fileio import FormatError
     from metabnet.io.formats import iter_network_files

@@ -5,7 +5,6 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import warn_unfinished
-
 from metabnet.gen.config import FAMILIES, SIZES, WEIGHTS
 from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
 from metabnet.network import KINETICS, Kinetics

@@ -133,8 +133,9 @@ def read_lines(path):
     decoded on its own, as `decode_text` decodes a file (a byte-order mark at the start of the
     file or of a line dropped), so a line that does not decode is one FormatError for that
     line, and the lines after it are read; when the first line that holds anything does not
-    decode, the file is not UTF-8 text (UTF-16 without its mark, Latin-1) and is refused whole.  UTF-16 / UTF-32 files (with their mark) are decoded
-    as a stream.  FormatError when the file cannot be opened or read."""
+    decode, the file is not UTF-8 text (UTF-16 without its mark, Latin-1) and is refused whole.
+    UTF-16 / UTF-32 files (with their mark) are decoded as a stream.  FormatError when the
+    file cannot be opened or read."""
     try:
         with open(path, "rb") as f:
             head = f.read(4)

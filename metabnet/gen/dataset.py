@@ -34,7 +34,7 @@ class Plan:
     batch_size: int = 16_384
 
     def __post_init__(self):  # refused before anything is written (the seed is one 64-bit word)
-        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**64):
+        if not 0 <= self.seed < 2**64:
             raise ValueError(f"--seed must be an integer from 0 to 2^64 - 1, got {self.seed}")
         if self.count < 0 or self.shard_size < 1 or self.batch_size < 1:
             raise ValueError("count must not be negative, shard size and batch size at least 1")

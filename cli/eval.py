@@ -4,20 +4,23 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import check_outputs, force_option, load_model_spec, model_option, quiet_option
+from metabnet.cli._io import check_outputs, force_option, load_model_spec, model_option, quiet_option, warn_unfinished
 
 
 @click.command("eval")
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("data", nargs=-1, required=True,
+                type=click.Path(exists=True, readable=False, path_type=Path))  # unreadable: one failure
 @model_option(solver=False)
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON report (refused if it exists or is an input; --force replaces it).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", default=256, show_default=True)
-@click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
-@click.option("--limit", type=int, help="Evaluate a random sample of this many networks.")
-@click.option("--iters-extra", type=int, help="flux model: iterate n + ITERS_EXTRA times instead of the "
-              "trained count (more mixes slow networks further; other models ignore it).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True,
+              help="seq2seq beam width (1: greedy).")
+@click.option("--limit", type=click.IntRange(1), help="Evaluate a random sample of this many networks.")
+@click.option("--iters-extra", type=click.IntRange(0),
+              help="flux model: iterate n + ITERS_EXTRA times instead of the trained count (more mixes slow "
+                   "networks further; other models ignore it).")
 @force_option()
 @quiet_option()
 def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra, force, quiet):
@@ -35,6 +38,7 @@ def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra, f
         raise click.UsageError("eval scores a model: give --model a checkpoint or `default`")
     check_outputs([out], data, force)
     device = resolve_device(device)
+    warn_unfinished(data)
     try:
         nets, errors = load_data(data, limit, exclude=[out])
     except (FormatError, ValueError) as e:

@@ -47,7 +47,8 @@ _d = GenConfig()
 @click.option("--ratio", type=float, default=_d.ratio, show_default=True)
 @click.option("--method", type=click.Choice(list(METHODS)), default=_d.method, show_default=True,
               help="Label method: direct solve / Newton, or ODE integration to steady state.")
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=0, show_default=True,
+              help="Base seed of every random stream (0 to 2^64 - 1).")
 @click.option("--shard-size", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--threads", type=click.IntRange(1), help="Numba threads (default: all cores).")
 @click.option("--scheduler", metavar="ADDRESS", help="Run shards as tasks on this Dask scheduler.")

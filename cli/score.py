@@ -3,8 +3,8 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import (check_outputs, force_option, format_option, load_model_spec, model_option,
-                              quiet_option, record_outputs, record_writer, report_failures)
+from metabnet.cli._io import (check_outputs, failure_log, force_option, format_option, load_model_spec, model_option,
+                              quiet_option, record_outputs, record_writer, report_failures, warn_unfinished)
 from metabnet.io.formats import describe, readable
 
 
@@ -20,7 +20,7 @@ from metabnet.io.formats import describe, readable
     never read from an input folder.  A bad
     file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
     failed.""")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
 @model_option()
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: JSON lines on stdout).")
@@ -34,8 +34,10 @@ from metabnet.io.formats import describe, readable
               help="Flag answers whose residual exceeds TOL.  The residual of every answer is the "
                    "share of all flux its x leaves unbalanced (0 at an equilibrium, at most 1).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
-@click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+              help="Networks per model batch.")
+@click.option("--beam", type=click.IntRange(1), default=1, show_default=True,
+              help="seq2seq beam width (1: greedy).")
 @force_option()
 @quiet_option()
 def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam, force, quiet):
@@ -54,10 +56,12 @@ def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, ba
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)
     scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
-    files = iter_network_files(paths, exclude=outputs)
+    warn_unfinished(paths)
+    failures = failure_log()  # each error printed as it comes
+    files = iter_network_files(paths, exclude=outputs, errors=failures)
     try:
         with output as write, progress_bar(unit="net", desc="score", enabled=out is not None and not quiet) as bar:
-            tally = score_files(files, scorer, write, bar.update)
+            tally = score_files(files, scorer, write, bar.update, failures=failures)
     except FormatError as e:  # the output cannot be written
         raise click.ClickException(str(e)) from None
     click.echo(tally.table(), err=out is None)

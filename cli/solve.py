@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.cli._io import (check_outputs, force_option, format_option, quiet_option, record_outputs,
+from metabnet.cli._io import (check_outputs, failure_log, force_option, format_option, quiet_option, record_outputs,
                               record_writer, report_failures)
 from metabnet.io.formats import describe, readable
 
@@ -16,7 +16,7 @@ from metabnet.io.formats import describe, readable
     sorted by path).  OUT is refused if it exists or is an input (--force replaces it), and is
     never read from an input folder.  A bad file (or JSON line) gets one error line on
     stderr; the others go on; the exit code is 1 if any failed.""")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: JSON lines on stdout).")
 @format_option()
@@ -36,10 +36,11 @@ def solve(paths, out, fmt, method, force, quiet):
     outputs = record_outputs(out, fmt)
     check_outputs(outputs, paths, force)
     output = record_writer(out, fmt, SOLVE_CSV_COLUMNS)
-    files = iter_network_files(paths, exclude=outputs)
+    failures = failure_log()  # each error printed as it comes
+    files = iter_network_files(paths, exclude=outputs, errors=failures)
     try:
         with output as write, progress_bar(unit="net", desc="solve", enabled=out is not None and not quiet) as bar:
-            failures = solve_files(files, write, method, bar.update)
+            solve_files(files, write, method, bar.update, failures)
     except FormatError as e:  # the output cannot be written
         raise click.ClickException(str(e)) from None
     report_failures(failures)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from metabnet.cli._io import warn_unfinished
 from metabnet.gen.config import FAMILIES, SIZES, WEIGHTS
 from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
 from metabnet.network import KINETICS, Kinetics
@@ -100,6 +101,8 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
                      lr=lr, warmup=warmup, max_steps=max_steps, eval_every=eval_every, ckpt_every=ckpt_every,
                      log_every=log_every, val_size=val_size, val=str(val) if val else None,
                      seed=seed, device=device, compile=compile_)
+    if data:
+        warn_unfinished([data])
     try:
         last = run(tc, mc, resume=resume, progress=not quiet)
     except (FileExistsError, ValueError) as e:  # a run already there, no shards, bad settings or checkpoint

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import io
 import json
 import os
 import re
@@ -30,7 +31,38 @@ class FormatError(ValueError):
 
 def failed_files(errors) -> int:
     """How many files the errors name (a JSON lines file may give several FormatErrors)."""
+    if isinstance(errors, Failures):
+        return len(errors.files)
     return len({getattr(e, "path", str(e)) for e in errors})
+
+
+class Failures:
+    """The errors of a run (FormatErrors: one per bad file, JSON line or network), in bounded
+    memory: each goes to `report` as it comes (the CLI prints it at once) and only their count
+    and the files they name are kept; without `report` they are kept in order (a list for
+    callers of the library).  `append` takes one; iterating gives those kept."""
+
+    def __init__(self, report=None):
+        self.report, self.kept, self.count, self.files = report, [], 0, set()
+
+    def append(self, error) -> None:
+        self.count += 1
+        self.files.add(getattr(error, "path", str(error)))
+        if self.report is None:
+            self.kept.append(error)
+        else:
+            self.report(error)
+
+    def __iadd__(self, errors):
+        for e in errors:
+            self.append(e)
+        return self
+
+    def __iter__(self):
+        return iter(self.kept)
+
+    def __len__(self) -> int:
+        return self.count
 
 
 def display_path(path) -> str:
@@ -93,6 +125,44 @@ def read_text(path) -> str:
     if not text.strip():
         raise FormatError(path, "file is empty")
     return text
+
+
+def read_lines(path):
+    """Yield (line number, text or FormatError) for every line of the text file at `path`, read
+    a line at a time (memory bounded by the longest line; JSON lines files).  Each line is
+    decoded on its own, as `decode_text` decodes a file (a byte-order mark at the start of the
+    file or of a line dropped), so a line that does not decode is one FormatError for that
+    line, and the lines after it are read; when the first line that holds anything does not
+    decode, the file is not UTF-8 text (UTF-16 without its mark, Latin-1) and is refused whole.
+    UTF-16 / UTF-32 files (with their mark) are decoded as a stream.  FormatError when the
+    file cannot be opened or read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+            f.seek(0)
+            wide = next((name for mark, name in _BOMS if head.startswith(mark) and name != "UTF-8"), None)
+            if wide:
+                text = io.TextIOWrapper(f, encoding=wide.lower(), newline="\n")
+                for lineno, line in enumerate(text, 1):
+                    yield lineno, _LINE_BOM.sub("", line)
+                return
+            read = False  # a line decoded: the file is UTF-8 text
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    text = decode_text(path, raw)
+                except FormatError as e:
+                    if not read:  # the first line decides the encoding: the whole file is not UTF-8
+                        problem = e.problem.replace("line 1", f"line {lineno}")
+                        raise FormatError(path, problem) from None
+                    problem = e.problem.replace(" at line 1", "").replace(" (line 1)", "")  # this line's
+                    yield lineno, FormatError(path, problem, lineno)
+                    continue
+                read = read or bool(text.strip())
+                yield lineno, text
+    except UnicodeDecodeError as e:
+        raise FormatError(path, f"not {e.encoding} text ({e.reason})") from None
+    except OSError as e:
+        raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
 
 
 def parse_json(path, text: str, line: int | None = None):

@@ -301,3 +301,65 @@ def _num(v) -> float | int:
     """A rate as JSON: integers stay integers (the paper's 1-99 weights)."""
     f = float(v)
     return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def check_networks(n, edge_ptr, src, dst, rate, km=None, mm: bool | None = None) -> tuple[int, str] | None:
+    """The rules of `Network.validate`, vectorised over networks in CSR form (the arrays of a
+    metabnet.batch.Batch or a shard): (index of the first network that breaks one, the rule)
+    or None when all hold.  `km`: Michaelis constants (NaN on intake edges), None for linear
+    networks; `mm` says whether every network is Michaelis-Menten (True) or linear (False),
+    None: a network with a finite K on a non-intake edge is (metabnet.batch.Batch.network).
+    Node ids stored as floats must be integers, never truncated."""
+    n = np.asarray(n).astype(np.int64)
+    ep = np.asarray(edge_ptr).astype(np.int64)
+    N, m = len(n), np.diff(ep)
+    if N == 0:
+        return None
+    owner = np.repeat(np.arange(N), m)  # network of each edge
+    found: list[tuple[int, str]] = []
+
+    def bad(mask, what, per_edge=True):
+        """Note the first network where `mask` holds (over edges, or over networks)."""
+        if np.any(mask):
+            i = int(np.flatnonzero(mask)[0])
+            found.append((int(owner[i]) if per_edge else i, what))
+
+    ids = []
+    for name, a in (("source", src), ("target", dst)):
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            bad(~np.isfinite(a) | (a != np.round(a)), f"{name} node id is not an integer")
+            a = np.clip(np.where(np.isfinite(a), a, -1), -1, 2**62)
+        ids.append(a.astype(np.int64))  # uint64 past 2^63 wraps negative: out of range, refused
+    u, v = ids
+    rate = np.asarray(rate, dtype=np.float64)
+    n_e = n[owner]
+    bad(n < 1, "has no inner node", per_edge=False)
+    bad(m < 1, "has no reactions", per_edge=False)
+    bad((u < 0) | (u > n_e) | (v < 1) | (v > n_e + 1), "node id out of range (inner nodes are 1..n)")
+    bad((u == 0) & (v == n_e + 1), "an edge goes straight from intake to excretion")
+    bad(~np.isfinite(rate) | (rate <= 0), "rate not positive and finite")
+    bad((rate < RATE_MIN) | (rate > RATE_MAX), f"rate outside the accepted range [{RATE_MIN:g}, {RATE_MAX:g}]")
+    intake = u == 0
+    bad(np.bincount(owner[intake], minlength=N) == 0, "has no intake reaction", per_edge=False)
+    inner = ~intake
+    k = np.full(len(rate), np.nan) if km is None else np.asarray(km, dtype=np.float64)
+    mm = np.bincount(owner[inner & np.isfinite(k)], minlength=N) > 0 if mm is None else np.full(N, mm)
+    _spread_rows(bad, owner[inner], rate[inner], N, "rates of the non-intake reactions")
+    kin = inner & mm[owner]
+    bad(kin & ~(np.isfinite(k) & (k > 0)), "Michaelis constant K not positive and finite")
+    bad(kin & ((k < RATE_MIN) | (k > RATE_MAX)), f"Michaelis constant outside [{RATE_MIN:g}, {RATE_MAX:g}]")
+    _spread_rows(bad, owner[kin], k[kin], N, "Michaelis constants")
+    return min(found) if found else None
+
+
+def _spread_rows(bad, owner, values, N, what):
+    """Flag networks whose `values` (per edge, network `owner`) span more than RATE_SPREAD."""
+    if not values.size:
+        return
+    with np.errstate(invalid="ignore"):
+        lo = np.full(N, np.inf)
+        hi = np.zeros(N)
+        np.minimum.at(lo, owner, values)
+        np.maximum.at(hi, owner, values)
+        bad(hi > RATE_SPREAD * lo, f"{what} span more than a factor {RATE_SPREAD:g}", per_edge=False)

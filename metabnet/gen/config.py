@@ -138,6 +138,8 @@ class GenConfig:
     @classmethod
     def from_json(cls, text: str) -> "GenConfig":
         d = json.loads(text)
+        if not isinstance(d, dict):
+            raise ValueError(f"a config is a JSON object, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -38,6 +38,12 @@ class Plan:
         if self.compression not in COMPRESSION:
             raise ValueError(f"unknown compression {self.compression!r} (choose from {', '.join(COMPRESSION)})")
 
+    def __post_init__(self):  # refused before anything is written (the seed is one 64-bit word)
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"--seed must be an integer from 0 to 2^64 - 1, got {self.seed}")
+        if self.count < 0 or self.shard_size < 1 or self.batch_size < 1:
+            raise ValueError("count must not be negative, shard size and batch size at least 1")
+
     def shards(self) -> list[tuple[int, int]]:
         """(shard index, networks) pairs; network i of shard s uses stream (seed, s, i)."""
         full, rest = divmod(self.count, self.shard_size)
@@ -200,3 +206,27 @@ def summarize(paths) -> dict:
     out = shard_stats({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
     out["shards"] = len(parts)
     return out
+
+
+def unfinished(paths) -> list[str]:
+    """One warning line for each shard folder among `paths` (or under them) whose manifest
+    promises shards that are not all there: a `metabnet gen` still running, or stopped before
+    the end.  Reading such a folder reads the complete shards only."""
+    lines = []
+    for p in map(Path, [paths] if isinstance(paths, (str, os.PathLike)) else paths):
+        for m in sorted(p.rglob(MANIFEST)) if p.is_dir() else []:
+            try:
+                obj = json.loads(m.read_text(encoding="utf-8"))
+                count, size = int(obj["count"]), int(obj["shard_size"])
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # not a manifest this check can read; the shards speak for themselves
+            if count < 1 or size < 1:
+                continue
+            promised = -(-count // size)
+            missing = sum(not (m.parent / f"shard-{s:05d}.h5").is_file() for s in range(min(promised, 1 << 20)))
+            if missing:
+                lines.append(f"{m.parent}: unfinished: its manifest promises {promised:,} shards "
+                             f"({count:,} networks) and {missing:,} are missing (a `metabnet gen` still "
+                             f"running or stopped; rerun it to finish); reading the "
+                             f"{promised - missing:,} complete ones")
+    return lines

@@ -57,6 +57,7 @@ from metabnet import __version__
 from metabnet.batch import Batch
 from metabnet.fileio import AtomicFile
 from metabnet.gen.config import GenConfig
+from metabnet.network import check_networks
 
 MAGIC = "metabnet-shard"
 FORMAT_VERSION = 1
@@ -309,7 +310,7 @@ def check_structure(f: h5py.File, path) -> GenConfig:
         _fail(path, f"shard format version {version}, this metabnet reads {FORMAT_VERSION}")
     try:
         config = GenConfig.from_json(f.attrs["config"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
         _fail(path, f"bad config attribute ({_one_line(e) or type(e).__name__})")
     for key in ("count", "seed", "shard", "start"):
         v = f.attrs.get(key)
@@ -369,14 +370,13 @@ def _check_pointers(ds, path, name: str, count: int) -> int:
 
 def check_batch(batch: Batch, path, kinetics: str, first: int = 0) -> Batch:
     """The values of networks read from a shard (`first` is the index of the batch's first
-    network there): sizes, node ids, rates, Michaelis constants, labels and equilibria that a
-    generator could have written; ShardError naming the shard and the first bad network."""
+    network there): every network held to the rules of `Network.validate`
+    (metabnet.network.check_networks: node ids in range and integers, rates in the accepted
+    range and spread, ...), labels and equilibria that a generator could have written;
+    ShardError naming the shard and the first bad network."""
     n = batch["n"].astype(np.int64)
-    ep, npt = batch["edge_ptr"].astype(np.int64), batch["node_ptr"].astype(np.int64)
-    src, dst = batch["edge_src"].astype(np.int64), batch["edge_dst"].astype(np.int64)
-    rate = batch["edge_rate"].astype(np.float64)
-    owner = np.repeat(np.arange(len(n)), np.diff(ep))  # network of each edge
-    n_e = n[owner]
+    npt = batch["node_ptr"].astype(np.int64)
+    mm = kinetics == "michaelis-menten"
 
     def bad(mask, what, of=None):
         """Fail on the first True of `mask`, over networks (or over entries owned by `of`)."""
@@ -384,14 +384,11 @@ def check_batch(batch: Batch, path, kinetics: str, first: int = 0) -> Batch:
             j = int(np.flatnonzero(mask)[0])
             _fail(path, f"network {first + int(j if of is None else of[j])}: {what}")
 
-    bad(n < 1, "has no inner node")
     bad(n > 65_000, "has more inner nodes than a shard can hold")
-    bad((src < 0) | (src > n_e) | (dst < 1) | (dst > n_e + 1) | ((src == 0) & (dst == n_e + 1)),
-        "node id out of range", owner)
-    bad(~(np.isfinite(rate) & (rate > 0)), "rate not positive and finite", owner)
-    if kinetics == "michaelis-menten":
-        km = batch["edge_km"].astype(np.float64)
-        bad((src > 0) & ~(np.isfinite(km) & (km > 0)), "Michaelis constant not positive and finite", owner)
+    broken = check_networks(n, batch["edge_ptr"], batch["edge_src"], batch["edge_dst"], batch["edge_rate"],
+                            batch["edge_km"] if mm else None, mm)
+    if broken is not None:  # the rules every network file is held to (metabnet.network)
+        _fail(path, f"network {first + broken[0]}: {broken[1]}")
     bounded = batch["exists_bounded"].astype(bool)
     bad(batch["exists_unique"].astype(bool) & ~bounded, "exists_unique without exists_bounded")
     bad(np.diff(npt) != np.where(bounded, n, 0), "equilibrium of the wrong length")

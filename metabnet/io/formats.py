@@ -34,7 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from metabnet.fileio import FormatError, display_path, load_json, number_text, parse_json, read_text, write_text
+from metabnet.fileio import (FormatError, display_path, load_json, number_text, parse_json, read_lines, read_text,
+                             write_text)
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
@@ -48,17 +49,25 @@ def read_networks(path, errors: list | None = None) -> list[Network]:
     """All networks in the file at `path`, its format chosen by extension (`FORMATS`);
     FormatError on any problem.
 
-    With a list `errors`, the bad lines of a JSON lines file are appended to it (one
-    FormatError each) and the networks of its good lines returned; without, the first bad
-    line raises."""
+    With `errors` (a list, or anything with `append`, such as metabnet.fileio.Failures), the
+    bad lines of a JSON lines file are appended to it (one FormatError each) and the networks
+    of its good lines returned; without, the first bad line raises."""
+    return list(iter_networks(path, errors))
+
+
+def iter_networks(path, errors: list | None = None):
+    """The networks of `read_networks`, yielded one at a time: a JSON lines file is read a
+    line at a time (memory bounded by the longest line, whatever the file's size), each bad
+    line appended to `errors` as it comes."""
     path = Path(path)
     fmt = format_of(path)
     if fmt is None or fmt.read is None:
         suffix = path.suffix.lower()
         raise FormatError(path, f"unknown file type {suffix or '(no extension)'!r} "
                                 f"(expected one of {' '.join(suffixes(read=True))})")
-    if not fmt.text:
-        return fmt.read(path, None, errors)
+    if fmt.lines or not fmt.text:  # the reader opens the file itself
+        yield from fmt.read(path, None, errors)
+        return
     text = read_text(path)
     try:
         nets = fmt.read(path, text, errors)
@@ -66,34 +75,50 @@ def read_networks(path, errors: list | None = None) -> list[Network]:
         raise FormatError(path, f"cannot read file ({type(e).__name__}: {e})") from None
     for net in nets:
         net.meta["file"] = display_path(path)
-    return nets
+        yield net
 
 
-def iter_network_files(paths, shards: bool = True, exclude=()) -> list[Path]:
+def iter_network_files(paths, shards: bool = True, exclude=(), errors: list | None = None) -> list[Path]:
     """The files named in `paths`, in the order given, each folder among them replaced by the
     network files (a readable format of `FORMATS`; with `shards` also .h5 shards) found under
     it, recursively and sorted by path, skipping hidden entries and the manifest of a shard
     folder; a file given twice is kept at its first place.  A named file is kept whatever its
     extension (or existence) so that reading it reports the problem.  The files in `exclude`
     (a run's own outputs, which may lie in an input folder) are left out of the folders;
-    a file named in `paths` is kept (metabnet.cli._io.check_outputs refuses such a run)."""
+    a file named in `paths` is kept (metabnet.cli._io.check_outputs refuses such a run).  A
+    sub-folder that cannot be read, and a named folder that holds no network file, give one
+    FormatError each in `errors` (raised without it)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     skip = {Path(p).resolve() for p in exclude if p is not None}
-    found = {}  # insertion-ordered set
+    found, problems = {}, []  # found: an insertion-ordered set
     for p in map(Path, paths):
         if not p.is_dir():
             found.setdefault(p, None)
             continue
         walked = []
-        for f in p.rglob("*"):
-            fmt = format_of(f)
-            if (fmt is not None and fmt.read is not None and (shards or fmt.text) and f.is_file()
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                    and not is_manifest(f) and f.resolve() not in skip):
-                walked.append(f)
+
+        def unreadable(e: OSError):
+            problems.append(FormatError(e.filename or p, f"cannot read folder ({e.strerror or e})"))
+
+        for root, dirs, names in os.walk(p, onerror=unreadable):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                f = Path(root, name)
+                fmt = format_of(f)
+                if (not name.startswith(".") and fmt is not None and fmt.read is not None
+                        and (shards or fmt.text) and f.is_file() and not is_manifest(f)
+                        and f.resolve() not in skip):
+                    walked.append(f)
+        if not walked:
+            kinds = describe([f for f in FORMATS if f.read and (shards or f.text)])
+            problems.append(FormatError(p, f"no network files in this folder (looked for {kinds})"))
         for f in sorted(walked):
             found.setdefault(f, None)
+    if problems and errors is None:
+        raise problems[0]
+    if errors is not None:
+        errors += problems
     return list(found)
 
 
@@ -142,38 +167,44 @@ def _read_json(path: Path, text: str, errors=None) -> list[Network]:
     return [_network(obj, path, path.stem)]
 
 
-def _read_jsonl(path: Path, text: str, errors: list | None = None) -> list[Network]:
-    """The networks of a JSON lines file; with `errors`, every bad line goes there (see
+def _read_jsonl(path: Path, text=None, errors: list | None = None):
+    """Yield the networks of a JSON lines file, read and decoded a line at a time
+    (metabnet.fileio.read_lines); with `errors`, every bad line goes there as it comes (see
     read_networks) instead of raising."""
-    nets, bad = [], []
-    for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: JSON may hold U+2028
-        if line.strip():
-            try:
-                nets.append(_network(parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno))
-            except FormatError as e:
-                if errors is None:
-                    raise
-                bad.append(e)
-    if errors is not None:
-        errors += bad
-    return nets
+    lines = 0
+    for lineno, line in read_lines(path):
+        if isinstance(line, str) and not line.strip():
+            continue
+        lines += 1
+        try:
+            if isinstance(line, FormatError):  # the line does not decode
+                raise line
+            net = _network(parse_json(path, line, lineno), path, f"{path.stem}#{lineno}", lineno)
+        except FormatError as e:
+            if errors is None:
+                raise
+            errors.append(e)
+            continue
+        net.meta["file"] = display_path(path)
+        yield net
+    if not lines:
+        raise FormatError(path, "file is empty")
 
 
-def _read_shard(path: Path, text=None, errors=None) -> list[Network]:
+def _read_shard(path: Path, text=None, errors=None):
+    """Yield the networks of a shard, read by slices (metabnet.gen.shard checks each)."""
     from metabnet.gen.shard import ShardError, open_shard  # gen loads numba: only for shards
 
     try:
         with open_shard(path) as shard:
-            nets = []
             for net, labels in shard.networks():
                 net.meta.update(file=str(path), exists_unique=labels["exists_unique"], x=labels["x"])
-                nets.append(net)
+                yield net
     except ShardError as e:
         msg = str(e)
         raise FormatError(path, msg[len(f"{path}: "):] if msg.startswith(f"{path}: ") else msg) from None
     except (OSError, KeyError, ValueError) as e:
         raise FormatError(path, f"cannot read shard ({e})") from None
-    return nets
 
 
 def _read_sbml(path: Path, text: str, errors=None) -> list[Network]:
@@ -346,8 +377,9 @@ def _write_sbml(path: Path, nets) -> None:
 class Format:
     """A network file format: the endings of its file names (lower case; the longest that
     matches wins, so .tokens.json is not .json), how to read it - (path, text, errors) ->
-    networks, text None for a binary format - and write it - (path, networks) -, whether a
-    file holds exactly one network, and whether `convert --to` writes folders of it."""
+    networks, text None for a binary format or one read a line at a time (`lines`) - and
+    write it - (path, networks) -, whether a file holds exactly one network, and whether
+    `convert --to` writes folders of it."""
     name: str
     suffixes: tuple[str, ...]
     read: Callable | None
@@ -356,11 +388,12 @@ class Format:
     one: bool = False
     text: bool = True
     folder: bool = False
+    lines: bool = False  # read a line at a time: `read` gets no text and yields networks
 
 
 FORMATS = (
     Format("json", (".json",), _read_json, _write_json_lines, ".json", one=True, folder=True),
-    Format("jsonl", (".jsonl",), _read_jsonl, _write_json_lines, ".jsonl", folder=True),
+    Format("jsonl", (".jsonl",), _read_jsonl, _write_json_lines, ".jsonl", folder=True, lines=True),
     Format("tsv", (".tsv",), _read_tsv, _write_tsv, ".tsv", one=True, folder=True),
     Format("sbml", (".xml", ".sbml"), _read_sbml, _write_sbml, "SBML .xml/.sbml", one=True, folder=True),
     Format("tokens", (".tokens.json",), _read_json, _write_tokens,  # DESIGN §4; any .json reads as one too

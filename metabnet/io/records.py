@@ -4,7 +4,8 @@ Each writer is a context manager that yields ``write(record)``; every record is 
 soon as it is written, to ``OUT.part``, renamed to ``OUT`` once every record is written: an
 interrupted or killed run leaves the .part file (whole lines, the records written so far),
 never an ``OUT`` that looks complete.  File names in records
-are printable (non-UTF-8 bytes as \\x escapes, metabnet.fileio.display_path).
+are printable (non-UTF-8 bytes as \\x escapes, metabnet.fileio.display_path), and CSV cells
+that a spreadsheet would take for a formula are escaped (`_cell`).
 """
 from __future__ import annotations
 
@@ -100,7 +101,13 @@ def csv_out(path, flag: bool = False, verify: bool = False, refine: bool = False
         yield write
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula
+
+
 def _cell(v):
+    """A CSV cell: text that a spreadsheet would run as a formula (a file or network name
+    starting with = + - @, tab or carriage return) is escaped with a leading ' as OWASP
+    recommends for CSV injection; numbers are written as they are."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -108,5 +115,16 @@ def _cell(v):
     if isinstance(v, (list, tuple)):
         return ";".join(str(_cell(item)) for item in v)
     if isinstance(v, str):
-        return display_path(v)  # any text: a lone surrogate cannot be encoded
+        v = display_path(v)  # any text: a lone surrogate cannot be encoded
+        if v.startswith(FORMULA_START) and not _is_number(v):
+            v = "'" + v
+        return v
     return v
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return s.strip() == s

@@ -11,6 +11,7 @@ from metabnet.batch import Batch, concat, take
 from metabnet.solve import networks_batch
 from metabnet.fileio import FormatError
 from metabnet.io.formats import iter_network_files, read_networks
+from metabnet.gen.shard import ShardError
 from metabnet.learn.loader import ShardIndex, size_bucket
 from metabnet.metrics import answer_error, rel_l1, report
 
@@ -22,13 +23,22 @@ def load_data(paths, limit: int | None = None, exclude=()) -> tuple[Batch, list[
     parts, errors, files = [], [], []
     for p in map(Path, paths):
         if p.suffix == ".h5" or (p.is_dir() and any(p.glob("*.h5"))):
-            index = ShardIndex(p)
-            parts.append(index.read_all())
-            index.close()
+            try:
+                index = ShardIndex(p)
+            except ShardError as e:  # one failure among the others
+                errors.append(str(e))
+                continue
+            try:
+                parts.append(index.read_all())
+            except ShardError as e:
+                errors.append(str(e))
+            finally:
+                index.close()
         else:
             files.append(p)
     nets, bad = [], []  # bad: FormatErrors of files and of JSON lines (their good lines are read)
-    for f in iter_network_files(files, shards=False, exclude=exclude) if files else []:  # shards: read above
+    found = iter_network_files(files, shards=False, exclude=exclude, errors=bad) if files else []
+    for f in found:  # shards: read above
         try:
             nets += read_networks(f, bad)
         except FormatError as e:

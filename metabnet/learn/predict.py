@@ -1,6 +1,8 @@
 """Predictions of a trained model for a Batch of networks, and checkpoint loading."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -9,13 +11,92 @@ from metabnet.learn.archs import ARCHS
 from metabnet.learn.model import ModelConfig, build
 
 
+# What a checkpoint's model_config may ask for (`load_model`): a field outside its bounds is
+# refused when the checkpoint is loaded, not met later as a model that never finishes
+# (a billion flux iterations) or cannot be built.  Each bound is well past anything trained.
+CONFIG_BOUNDS = {"d_model": (1, 8192), "n_heads": (1, 256), "n_enc": (0, 128), "n_dec": (0, 128),
+                 "mlp_ratio": (1, 64), "dropout": (0.0, 1.0), "vocab": (1, 1 << 20), "max_len": (1, 1 << 16),
+                 "spd_max": (1, 1024), "iters_extra": (0, 4096), "iters_max": (1, 16_384)}
+META_TYPES = {"weighted": bool, "data_config": dict, "data_mixture": list, "state": dict, "shipped": dict,
+              "train_config": dict}  # the other fields a checkpoint may hold, read by score, eval, info
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable metabnet checkpoint; ``str()`` is one line naming it."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path}: not a usable metabnet checkpoint ({' '.join(str(problem).split())[:300]})")
+
+
+def _torch_load(path, device):
+    """torch.load of tensors and plain values only (weights_only: nothing in the file is ever
+    run); CheckpointError on anything else, without torch's advice to load it unsafely."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except EOFError:
+        raise CheckpointError(path, "the file is empty or cut short") from None
+    except OSError as e:
+        raise CheckpointError(path, f"cannot read it ({e.strerror or e})") from None
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds on a file that is not its own
+        msg = str(e)
+        if "weights_only" in msg or "Unsupported global" in msg:
+            raise CheckpointError(path, "it holds objects other than tensors and plain values; refused "
+                                        "unread (a checkpoint of `metabnet train` holds none)") from None
+        raise CheckpointError(path, f"not a torch checkpoint: {type(e).__name__}: "
+                                    f"{msg.splitlines()[0] if msg else ''}") from None
+
+
+def check_config(fields: dict, where) -> dict:
+    """`fields` of a ModelConfig checked against CONFIG_BOUNDS, in one place for every loaded
+    checkpoint and every override; CheckpointError naming the field."""
+    known = set(ModelConfig.__dataclass_fields__)
+    for key, value in fields.items():
+        if key not in known:
+            raise CheckpointError(where, f"model_config has an unknown field {key!r}")
+        if key in CONFIG_BOUNDS:
+            lo, hi = CONFIG_BOUNDS[key]
+            kind = float if isinstance(lo, float) else int
+            ok = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+            if not ok or not lo <= value <= hi:
+                raise CheckpointError(where, f"model_config {key} = {value!r}, expected "
+                                             f"{'a number' if kind is float else 'an integer'} in [{lo}, {hi}]")
+        elif not isinstance(value, str):
+            raise CheckpointError(where, f"model_config {key} = {value!r}, expected a name")
+    return fields
+
+
 def load_model(path, device="cpu", **config) -> tuple[torch.nn.Module, dict]:
     """The model of a checkpoint (metabnet train's checkpoint.pt or model.pt) and its metadata.
     `config`: ModelConfig fields to change that do not change the weights (such as the flux
-    model's iters_extra: a weight-tied step may be iterated longer than in training)."""
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    model = build(ModelConfig(**{**ckpt["model_config"], **config}))
-    model.load_state_dict(ckpt["model"])
+    model's iters_extra: a weight-tied step may be iterated longer than in training).
+
+    Trusts nothing in the file: only tensors and plain values are unpickled, every config
+    field is checked against CONFIG_BOUNDS (`check_config`, overrides too), the metadata
+    against META_TYPES and the generator configs it names, the weights must fit the model
+    exactly and be finite; anything else is one CheckpointError (a ValueError) naming the file."""
+    from metabnet.gen.config import GenConfig
+
+    ckpt = _torch_load(path, device)
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model_config"), dict) \
+            or not isinstance(ckpt.get("model"), dict):
+        raise CheckpointError(path, "expected a dict with 'model_config' and 'model' (weights)")
+    for key, kind in META_TYPES.items():
+        if ckpt.get(key) is not None and not isinstance(ckpt[key], kind):
+            raise CheckpointError(path, f"{key!r} must be a {kind.__name__}, got {type(ckpt[key]).__name__}")
+    for d in (ckpt.get("data_mixture") or []) + ([ckpt["data_config"]] if ckpt.get("data_config") else []):
+        try:
+            GenConfig.from_json(json.dumps(d))
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(path, f"bad data config ({e})") from None
+    fields = check_config({**ckpt["model_config"], **config}, path)
+    try:
+        model = build(ModelConfig(**fields))
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(path, f"the weights do not fit its model_config: {why}") from None
+    if not all(torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point()):
+        raise CheckpointError(path, "its weights hold NaN or infinite values")
     return model.to(device).eval(), ckpt
 
 

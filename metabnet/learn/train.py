@@ -241,9 +241,44 @@ def setup_model(mc: ModelConfig, tc: TrainConfig, device: str):
     return model, opt
 
 
-def resume_from(ckpt_path: Path, model, opt, state: dict, device):
-    """Load the checkpoint into model, optimizer, the loop `state` and torch's RNG."""
+# The settings that make a run what it is: resuming with any other value would write a
+# checkpoint whose record of how it was trained is false, so `resume_from` refuses it.
+# (max_steps may grow: a run can be continued for longer; out, device, compile and the
+# logging and checkpoint intervals change nothing learned.)
+TRAINED_BY = ("data", "mixture", "val", "val_size", "batch_size", "lr", "weight_decay", "warmup", "min_lr_ratio",
+              "grad_clip", "seed", "block", "window", "val_decode", "val_each_epoch")
+
+
+def _same_setting(key: str, a, b) -> bool:
+    if key in ("data", "val") and a is not None and b is not None:  # the same folder, however named
+        return Path(a).resolve() == Path(b).resolve()
+    return a == b
+
+
+def _check_same_run(ck: dict, tc: TrainConfig, mc: ModelConfig, ckpt_path: Path):
+    """ValueError naming every setting of this run that differs from the checkpoint's."""
+    was_t, was_m = ck.get("train_config"), ck.get("model_config")
+    diff = []
+    if isinstance(was_t, dict):
+        now = asdict(tc)
+        diff += [f"{key.replace('_', '-')} {was_t.get(key)!r} (now {now[key]!r})" for key in TRAINED_BY
+                 if key in was_t and not _same_setting(key, was_t[key], now[key])]
+    if isinstance(was_m, dict):
+        now = mc.to_dict()
+        diff += [f"model {key} {was_m.get(key)!r} (now {now[key]!r})" for key in now
+                 if key in was_m and was_m[key] != now[key]]
+    if diff:
+        raise ValueError(f"{ckpt_path}: was trained with other settings: {'; '.join(diff)}; "
+                         "resume with the same settings, or choose another --out")
+
+
+def resume_from(ckpt_path: Path, model, opt, state: dict, device, tc: TrainConfig | None = None,
+                mc: ModelConfig | None = None):
+    """Load the checkpoint into model, optimizer, the loop `state` and torch's RNG, after
+    checking that it was trained with the settings `tc` and `mc` (`TRAINED_BY`)."""
     ck = _load_checkpoint(ckpt_path, device)
+    if tc is not None and mc is not None:
+        _check_same_run(ck, tc, mc, ckpt_path)
     try:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
@@ -378,9 +413,11 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     state = {"step": 0, "epoch": 0, "window": 0, "batch": 0, "examples": 0, "elapsed": 0.0}
     if ckpt_path.exists() and not resume:
         raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    resumed = resume and ckpt_path.exists()
+    if resume and not ckpt_path.exists():
+        raise ValueError(f"--resume: no checkpoint at {ckpt_path} to continue (leave out --resume to start afresh)")
+    resumed = resume
     if resumed:
-        resume_from(ckpt_path, model, opt, state, device)
+        resume_from(ckpt_path, model, opt, state, device, tc, mc)
     finished = state.pop("finished", False) and state["step"] >= tc.max_steps  # final validation logged
     # drop records logged after the checkpoint (all of them on a fresh start)
     logged = _keep_metrics(out / "metrics.jsonl", state["step"] if resumed else None) if rank == 0 else []

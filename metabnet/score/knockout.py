@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import math
 
 import numpy as np
@@ -20,9 +21,31 @@ import numpy as np
 from metabnet.network import Network
 
 
+MAX_VARIANTS = 1_000_000  # knock-outs scored without --force or --limit (about 280 GB of records
+# for --pairs on 3,500 reactions: 6 million variants); `cost` says what a run would take
+
+
 def count(m: int, pairs: bool = False) -> int:
     """Number of knock-outs of a network with m reactions."""
     return m * (m - 1) // 2 if pairs else m
+
+
+def record_bytes(net: Network) -> int:
+    """About how many bytes one knock-out's JSON record of `net` takes: measured on a record
+    of its shape (x, ratios and log2 fold changes of its n nodes as typical doubles)."""
+    v = [0.123456789012345] * net.n
+    rec = {"file": net.meta.get("file"), "name": net.name + " -INTAKE->1,2->3", "n": net.n,
+           "kinetics": str(net.kinetics), "exists_unique": True, "exists_bounded": True, "x": v,
+           "residual": 1e-16, "method": "model", "p_exists": 0.99, "knockout": [1, 2],
+           "reactions": ["INTAKE->1", "2->3"], "destroys": False, "creates": False, "ratio": v, "log2fc": v,
+           "max_abs_log2fc": 1.0, "most_changed": {"node": "1", "ratio": 1.0, "log2fc": 1.0}, "nodes_off": 0}
+    return len(json.dumps(rec)) + 1
+
+
+def cost(net: Network, pairs: bool = False, limit: int | None = None) -> tuple[int, int]:
+    """(knock-outs a run scores, about how many bytes their records take)."""
+    k = count(net.m, pairs) if limit is None else min(limit, count(net.m, pairs))
+    return k, k * record_bytes(net)
 
 
 def variants(net: Network, pairs: bool = False):
@@ -68,12 +91,13 @@ def compare(net: Network, intact: dict, ko: tuple, rec: dict) -> dict:
     return rec
 
 
-def run(net: Network, scorer, pairs: bool = False, chunk: int = 4096):
+def run(net: Network, scorer, pairs: bool = False, chunk: int = 4096, limit: int | None = None):
     """Yield the intact network's record (knockout []) and then every knock-out's record
-    (`compare`), scoring the variants `chunk` at a time (one list for the model's batches)."""
+    (`compare`; the first `limit` only, when given), scoring the variants `chunk` at a time
+    (one list for the model's batches)."""
     intact = scorer.score([net])[0]
     yield compare(net, intact, (), intact)  # the same keys; ratios 1
-    todo = variants(net, pairs)
+    todo = itertools.islice(variants(net, pairs), limit)
     while batch := list(itertools.islice(todo, chunk)):
         for (ko, _), rec in zip(batch, scorer.score([v for _, v in batch])):
             yield compare(net, intact, ko, rec)

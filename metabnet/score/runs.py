@@ -7,8 +7,8 @@ import time
 from collections import Counter
 
 
-from metabnet.fileio import FormatError, failed_files
-from metabnet.io import read_networks
+from metabnet.fileio import Failures, FormatError, failed_files
+from metabnet.io.formats import iter_networks
 from metabnet.metrics import TOLERANCES, answer_error, summary
 from metabnet.network import Kinetics
 from metabnet.score.scorer import Record, Scorer
@@ -20,52 +20,55 @@ _REFINE_KEYS = ("networks", "iterations_cold", "iterations_warm", "certified", "
                 "certified_warm", "fell_back", "fell_back_cold", "fell_back_warm")
 
 
-def read_chunks(files, size: int = 4096):
-    """Yield (networks, errors) from `files` in order, about `size` networks at a time; a file
-    that cannot be read gives one FormatError and is skipped, a JSON lines file one per bad
-    line (its good lines are read)."""
-    nets, errors = [], []
+def read_chunks(files, size: int = 4096, errors=None):
+    """Yield lists of about `size` networks from `files` in order, each file read a network at
+    a time (metabnet.io.formats.iter_networks: a JSON lines file a line at a time), so memory
+    stays bounded whatever the files' sizes.  A file that cannot be read gives one FormatError
+    in `errors` and is skipped, a JSON lines file one per bad line (its good lines are read)."""
+    errors = Failures() if errors is None else errors
+    nets = []
     for f in files:
         try:
-            nets += read_networks(f, errors)
+            for net in iter_networks(f, errors):
+                nets.append(net)
+                if len(nets) >= size:
+                    yield nets
+                    nets = []
         except FormatError as e:
             errors.append(e)
-        while len(nets) >= size:
-            yield nets[:size], errors
-            nets, errors = nets[size:], []
-    if nets or errors:
-        yield nets, errors
+    if nets:
+        yield nets
 
 
-def solve_files(files, write, method: str = "direct", progress=None) -> list:
+def solve_files(files, write, method: str = "direct", progress=None, failures=None):
     """Solve every network of `files` exactly, in order, calling write(record) for each
-    (metabnet.solve.dispatch records); returns the errors, one per bad file or JSON line or network
-    the solver could not decide, each naming its file.  progress(1) is called per network."""
-    failures = []
+    (metabnet.solve.dispatch records), one network at a time; returns the errors
+    (`failures`, a metabnet.fileio.Failures or a list; a new Failures by default), one per bad
+    file or JSON line or network the solver could not decide, each naming its file.
+    progress(1) is called per network."""
+    failures = Failures() if failures is None else failures
     for path in files:
-        nets = []
         try:
-            nets = read_networks(path, failures)
+            for net in iter_networks(path, failures):
+                try:
+                    write(solve(net, method))
+                except RuntimeError as e:  # the ODE reached no verdict
+                    failures.append(FormatError(path, e))
+                except ValueError as e:  # a record JSON cannot hold (a value past the accepted range)
+                    failures.append(FormatError(path, f"network {net.name!r}: {e}"))
+                if progress:
+                    progress(1)
         except FormatError as e:
             failures.append(e)
-        for net in nets:
-            try:
-                write(solve(net, method))
-            except RuntimeError as e:  # the ODE reached no verdict
-                failures.append(FormatError(path, e))
-            except ValueError as e:  # a record JSON cannot hold (a value past the accepted range)
-                failures.append(FormatError(path, f"network {net.name!r}: {e}"))
-            if progress:
-                progress(1)
     return failures
 
 
-def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096) -> "Tally":
+def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096, failures=None) -> "Tally":
     """Score every network of `files` in order, calling write(record) for each as soon as its
-    chunk is scored (so an interrupted run keeps what it wrote); returns the run's Tally."""
-    tally = Tally(scorer)
-    for nets, errors in read_chunks(files, chunk):
-        tally.failures += errors
+    chunk is scored (so an interrupted run keeps what it wrote); returns the run's Tally, whose
+    `failures` are `failures` (a metabnet.fileio.Failures: errors reported as they come)."""
+    tally = Tally(scorer, failures)
+    for nets in read_chunks(files, chunk, tally.failures):
         try:
             records = scorer.score(nets)
         except RuntimeError:  # a network the exact solver cannot decide: score one by one
@@ -86,10 +89,11 @@ def score_files(files, scorer: Scorer, write, progress=None, chunk: int = 4096) 
 class Tally:
     """Counts over the records of a run, and the summary table printed at its end."""
 
-    def __init__(self, scorer: Scorer):
+    def __init__(self, scorer: Scorer, failures=None):
         self.scorer = scorer
         self.start = time.perf_counter()
-        self.methods, self.reasons, self.failures = Counter(), Counter(), []  # failures: FormatErrors
+        self.methods, self.reasons = Counter(), Counter()
+        self.failures = Failures() if failures is None else failures  # FormatErrors
         self.exists = self.flagged = 0
         self.true, self.pred, self.err = [], [], []  # verify: the model's answers vs the exact ones
         self.iterations = {}  # refine: kinetics -> Counter of _REFINE_KEYS

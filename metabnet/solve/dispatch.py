@@ -4,7 +4,8 @@ Work is sized by reactions, not by the declared node count: inner nodes that no 
 touches are left out of the solve (they stay at 0 and reach nothing), so a network of a
 million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
 is refused with a `SolveError` naming the file: more than `limits.MAX_NODES` inner nodes
-(the answer alone would not fit), or more than `limits.MAX_SPARSE` nodes with reactions.
+(the answer alone would not fit), or more than `limits.MAX_SPARSE` nodes with reactions, or
+a sparse system that only a full LU beyond `limits.LU_MAX` nodes would solve.
 Networks of limits.SPARSE_MIN nodes with reactions or more go to metabnet.solve.sparse
 (sparse LU / Krylov, sparse Newton), the others to the kernels' dense solvers; what needs
 the dense kernels (the ODE, a warm start, a Newton stall) beyond limits.DENSE_MAX nodes is
@@ -96,6 +97,8 @@ def _solve(net: Network, method: str, x0):
             return sparse.solve(net.n, net.src, net.dst, net.rate, km)
         except sparse.NeedsDense:
             pass
+        except sparse.TooLarge as e:
+            raise SolveError(f"{_where(net)}: {e}") from None
     if net.n > limits.DENSE_MAX:
         what = "the ODE" if method == "ode" else "a warm start or a Newton stall"
         raise SolveError(f"{_where(net)}: {net.n:,} nodes with reactions, more than the dense "

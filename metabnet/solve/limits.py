@@ -7,6 +7,10 @@ MAX_NODES = 10_000_000  # inner nodes: x alone is 80 MB, its JSON about 200 MB
 MAX_SPARSE = 1_000_000  # nodes with reactions: sparse matrices of O(reactions) (metabnet.solve.sparse)
 DENSE_MAX = 8_192  # the dense kernels' limit (one n x n float64 matrix is then 512 MiB)
 SPARSE_MIN = 600  # nodes from which metabnet.solve.dispatch goes to metabnet.solve.sparse (benchmarks/sparse_solve.py)
+# A full sparse LU (the fallback when the preconditioned iteration does not converge) fills in
+# like n^2.5 on random networks: 10,000 nodes 3-6 s, 30,000 nodes 92 s, 100,000 nodes more than
+# 5 minutes (2-core dev machine, loaded); beyond this the network is refused instead.
+LU_MAX = 30_000
 KRYLOV_MIN = 800  # from here sparse linear systems go to preconditioned BiCGSTAB first (benchmarks/README.md)
 # Linear networks of `gen` runs with n_max this large or more are made by the kernels without x
 # (kernels.generator.M_DEFER: the labels are topological) and solved by metabnet.solve.sparse: the

@@ -44,6 +44,10 @@ class NeedsDense(RuntimeError):
     """Sparse Newton ended without a verdict: the dense kernels must decide."""
 
 
+class TooLarge(RuntimeError):
+    """A solve that would not finish in reasonable time (limits.LU_MAX); the message says why."""
+
+
 def newton_matrix(n, src, dst, rate, km, x, idx, k) -> sp.csc_matrix:
     """-J at x over the nodes with idx[v] >= 0 (k of them), as kinetics.jacobian(..., sign=-1)
     computes it densely: for every reaction u -> v out of a kept node u (no self-loop, not
@@ -123,6 +127,10 @@ class _System:
             dx = _krylov_solve(A, b, good)
             if dx is not None:
                 return dx, "sparse-ilu-krylov"
+        if self.k > limits.LU_MAX:
+            raise TooLarge(f"the preconditioned iteration did not converge on {self.k:,} nodes, and a full "
+                           f"sparse LU beyond {limits.LU_MAX:,} nodes would not finish in reasonable time "
+                           "(metabnet.solve.limits)")
         return _lu_solve(A, b), "sparse-lu"
 
 

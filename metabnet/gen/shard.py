@@ -57,7 +57,7 @@ from metabnet import __version__
 from metabnet.batch import Batch
 from metabnet.fileio import AtomicFile
 from metabnet.gen.config import GenConfig
-from metabnet.network import check_networks
+from metabnet.network import Kinetics, check_networks
 
 MAGIC = "metabnet-shard"
 FORMAT_VERSION = 1
@@ -120,7 +120,7 @@ def storage_dtypes(config: GenConfig) -> dict:
     exact = (config.weights == "unweighted" or (config.weights == "integer" and config.w_max <= 255)) \
         and config.intake_scale == 1.0
     types = {**PER_NETWORK, "edge_src": node, "edge_dst": node, "edge_rate": np.uint8 if exact else np.float32}
-    if config.kinetics == "michaelis-menten":
+    if config.kinetics == Kinetics.MM:
         types["edge_km"] = np.float32
     return {**types, "x": np.float64, "edge_ptr": np.int64, "node_ptr": np.int64}
 
@@ -316,7 +316,7 @@ def check_structure(f: h5py.File, path) -> GenConfig:
         v = f.attrs.get(key)
         if not (isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 0):
             _fail(path, f"attribute {key!r} must be a non-negative integer, got {v!r}")
-    want = [*PER_NETWORK, *POINTERS, *EDGES[:3], "x"] + (["edge_km"] if config.kinetics == "michaelis-menten" else [])
+    want = [*PER_NETWORK, *POINTERS, *EDGES[:3], "x"] + (["edge_km"] if config.kinetics == Kinetics.MM else [])
     most = MAX_EXPANSION * f.id.get_filesize() + MIN_DECLARED
     for name in f:
         link = f.get(name, getlink=True)
@@ -376,7 +376,7 @@ def check_batch(batch: Batch, path, kinetics: str, first: int = 0) -> Batch:
     ShardError naming the shard and the first bad network."""
     n = batch["n"].astype(np.int64)
     npt = batch["node_ptr"].astype(np.int64)
-    mm = kinetics == "michaelis-menten"
+    mm = kinetics == Kinetics.MM
 
     def bad(mask, what, of=None):
         """Fail on the first True of `mask`, over networks (or over entries owned by `of`)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from metabnet.gen.shard import open_shard
+from metabnet.network import Kinetics
 
 
 def shard_records(path, limit: int | None = None):
     """Yield one dict per network of the shard at `path` (the first `limit`), read by slices."""
     with open_shard(path) as shard:
-        mm = shard.config.kinetics == "michaelis-menten"
+        mm = shard.config.kinetics == Kinetics.MM
         method = "ode" if shard.config.method == "ode" else ("newton" if mm else "direct")
         for net, labels in shard.networks(limit):
             res = labels["residual"]

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from metabnet.fileio import (FormatError, display_path, load_json, number_text, parse_json, read_lines, read_text,
                              write_text)
-from metabnet.network import Network, NetworkError
+from metabnet.network import Kinetics, Network, NetworkError
 from metabnet.tokens import clean_tokens, decode_input, decode_output, encode_input, encode_output
 
 _HEADERS = (["src", "dst", "rate"], ["src", "dst", "rate", "k"], ["src", "dst", "rate", "id"],
@@ -267,7 +267,7 @@ def _read_tsv(path: Path, text: str, errors=None) -> list[Network]:
     number = {**names, "INTAKE": 0, "EXCRETION": len(names) + 1}
     _, us, vs, rates, kms = zip(*rows)
     net = Network(len(names), [number[u] for u in us], [number[v] for v in vs], rates, kms if mm else None,
-                  "michaelis-menten" if mm else "linear", path.stem, nodes=list(names),
+                  Kinetics.MM if mm else Kinetics.LINEAR, path.stem, nodes=list(names),
                   reactions=rids if ids else None)
     try:
         net.validate()
@@ -475,7 +475,7 @@ def write_folder(folder, nets, fmt: str, progress=None) -> tuple[list[Path], lis
 
 
 def _tsv(path, net: Network) -> str:
-    mm = net.kinetics == "michaelis-menten"
+    mm = net.is_mm
     ids = net.reactions is not None
     for what, names in (("node", net.nodes), ("reaction id", net.reactions)):
         bad = next((s for s in names or () if s in _SPECIAL or s.startswith("#") or s != s.strip()

@@ -63,7 +63,7 @@ from pathlib import Path
 import libsbml
 
 from metabnet.fileio import FormatError, number_text, read_text, write_text
-from metabnet.network import Network, NetworkError
+from metabnet.network import Kinetics, Network, NetworkError
 
 LEVEL, VERSION = 3, 1
 COMPARTMENT = "cell"
@@ -206,7 +206,7 @@ class _Model:
         n = len(self.nodes)
         src = [0 if e[0] is None else e[0] for e in edges]
         dst = [n + 1 if e[1] is None else e[1] for e in edges]
-        km = [e[4] for e in edges] if kinetics == "michaelis-menten" else None
+        km = [e[4] for e in edges] if kinetics == Kinetics.MM else None
         species = [sp for sp in m.getListOfSpecies() if sp.getId() in self.nodes]
         names = _labels([sp.getName() for sp in species], [sp.getId() for sp in species])
         reactions = _labels([r.getName() for r in m.getListOfReactions()], ids)
@@ -292,9 +292,9 @@ class _Model:
                           f"law, {u} is the constant {local[u].getValue():g}, so the flux does not depend on the "
                           "species; not supported")
         kinetics, rate, km = self._law(law.getMath(), u, local)
-        if kinetics == "michaelis-menten":
+        if kinetics == Kinetics.MM:
             km = _positive(km, "Michaelis constant K")
-        rate = _positive(rate / self.volume, "rate constant k" if kinetics == "linear" else "maximal rate V")
+        rate = _positive(rate / self.volume, "rate constant k" if kinetics == Kinetics.LINEAR else "maximal rate V")
         return self.nodes[u], None if v is None else self.nodes[v], kinetics, rate, km
 
     def _species_refs(self, refs, role) -> list[str]:
@@ -348,7 +348,7 @@ class _Model:
         if n_s != 1 or len(sums) > 1:
             raise _Refuse(f"rate law '{libsbml.formulaToL3String(math_ast)}' is neither mass action "
                           f"k*{s} nor Michaelis-Menten V*{s}/(K+{s})")
-        return ("michaelis-menten", coef, sums[0]) if sums else ("linear", coef, math.nan)
+        return (Kinetics.MM, coef, sums[0]) if sums else (Kinetics.LINEAR, coef, math.nan)
 
     def _saturation(self, node, s: str, local) -> float:
         """K of a denominator sum K + s (K the sum of the constant terms); refuse other sums."""
@@ -509,7 +509,7 @@ def to_sbml(net: Network) -> str:
         if net.nodes is not None:
             sp.setName(_xml_text(net.nodes[i - 1]))
     values = []  # local parameter values in document order, for _full_precision
-    mm = net.kinetics == "michaelis-menten"
+    mm = net.is_mm
     for i, (u, v, r, k) in enumerate(zip(net.src.tolist(), net.dst.tolist(), net.rate, net.km_or_nan()), 1):
         rx = model.createReaction()
         _ok(rx.setId(rids[i - 1]), rx.setReversible(False), rx.setFast(False))

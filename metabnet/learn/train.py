@@ -388,6 +388,19 @@ class Run:
             self.log.close()
 
 
+def start_or_resume(ckpt_path: Path, resume: bool, model, opt, device, tc: TrainConfig, mc: ModelConfig) -> dict:
+    """The loop's position: a fresh start, or the checkpoint's (model and optimizer loaded in
+    place).  A checkpoint without --resume, and --resume without one, are refused."""
+    state = {"step": 0, "epoch": 0, "window": 0, "batch": 0, "examples": 0, "elapsed": 0.0}
+    if ckpt_path.exists() and not resume:
+        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
+    if resume and not ckpt_path.exists():
+        raise ValueError(f"--resume: no checkpoint at {ckpt_path} to continue (leave out --resume to start afresh)")
+    if resume:
+        resume_from(ckpt_path, model, opt, state, device, tc, mc)
+    return state
+
+
 def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool = True,
           stop_after: int | None = None) -> dict:
     """Train; returns the last validation summary.  `stop_after` ends the process' loop after
@@ -410,17 +423,10 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     model, opt = setup_model(mc, tc, device)
 
     # ---- resume
-    state = {"step": 0, "epoch": 0, "window": 0, "batch": 0, "examples": 0, "elapsed": 0.0}
-    if ckpt_path.exists() and not resume:
-        raise FileExistsError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
-    if resume and not ckpt_path.exists():
-        raise ValueError(f"--resume: no checkpoint at {ckpt_path} to continue (leave out --resume to start afresh)")
-    resumed = resume
-    if resumed:
-        resume_from(ckpt_path, model, opt, state, device, tc, mc)
+    state = start_or_resume(ckpt_path, resume, model, opt, device, tc, mc)
     finished = state.pop("finished", False) and state["step"] >= tc.max_steps  # final validation logged
     # drop records logged after the checkpoint (all of them on a fresh start)
-    logged = _keep_metrics(out / "metrics.jsonl", state["step"] if resumed else None) if rank == 0 else []
+    logged = _keep_metrics(out / "metrics.jsonl", state["step"] if resume else None) if rank == 0 else []
     run = wrap(model, tc, device, world, local)
     r = Run(tc, mc, data, model, opt, state, logged, rank, world, device)
     if rank == 0 and state["step"] == 0:

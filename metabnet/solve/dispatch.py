@@ -92,7 +92,7 @@ def _solve(net: Network, method: str, x0):
     limits.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the dense
     kernels' labelling routine (kernels.equilibrium.label)."""
     km = net.km_or_nan()
-    if net.n >= limits.SPARSE_MIN and method == "direct" and (x0 is None or net.kinetics == "linear"):
+    if net.n >= limits.SPARSE_MIN and method == "direct" and (x0 is None or not net.is_mm):
         try:
             return sparse.solve(net.n, net.src, net.dst, net.rate, km)
         except sparse.NeedsDense:

@@ -33,8 +33,9 @@ def _choices(allowed):
 @click.option("--mm-intake-scale", default=0.05, show_default=True,
               help="Without DATA: Michaelis-Menten networks draw intake rates times this (at 1, ~1.5% "
                    "of them have an equilibrium; at 0.05, ~15%).")
-@click.option("--arch", type=click.Choice(["flux", "graph", "seq2seq"]), default="flux", show_default=True,
-              help="flux: a weight-tied step iterated n + --iters-extra times that diffuses flux along the "
+@click.option("--arch", type=click.Choice(["flux", "graph", "seq2seq", "transformer"]), default="flux", show_default=True,
+              help="transformer: rate-attention Transformer over a fixed multiscale throughflow; "
+                   "flux: a weight-tied step iterated n + --iters-extra times that diffuses flux along the "
                    "reactions (any size); graph: one pass over node tokens with structural "
                    "attention; seq2seq: the paper's encoder-decoder over its token encoding.")
 @click.option("--task", type=click.Choice(["quali", "quanti"]), default="quali", show_default=True,

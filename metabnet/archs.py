@@ -184,4 +184,17 @@ class Seq2SeqArch(Arch):
         return task == "quanti"
 
 
-ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch())}
+class TransformerArch(FluxArch):
+    """The rate-attention Transformer (metabnet.transformer): as flux, dense T x T per network."""
+    name = "transformer"
+    default_width = 32
+    default_layers = 2  # iterations of its one weight-tied block
+    limit = 2048  # inner nodes: its doubling holds T x T float64 matrices per network
+
+    def too_large(self, net, config, weighted):
+        if net.n > self.limit:
+            return f"{net.n} inner nodes (the transformer model holds dense matrices: at most {self.limit})"
+        return None
+
+
+ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch(), TransformerArch())}

@@ -472,3 +472,7 @@ def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
                     m.bias.zero_()
     return model
 
+
+from metabnet.transformer import RateTransformer  # noqa: E402 - it builds on the classes above
+
+MODELS["transformer"] = RateTransformer

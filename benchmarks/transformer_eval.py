@@ -31,13 +31,21 @@ def main():
     ap.add_argument("--arch", default="transformer", help="untrained arch when no --model")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--limit", type=int, default=None, help="networks per folder")
+    ap.add_argument("--dtype", default=None, help="algebra dtype override (float32 | float64)")
+    ap.add_argument("--mm-rounds", type=int, default=None, help="algebra mm_rounds override")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.model:
         model, _ = load_model(args.model)
     else:
         model = init_weights(build(ModelConfig(arch=args.arch, task="quanti", d_model=32, n_heads=4, n_enc=2))).eval()
-    print(f"model: {args.model or 'untrained ' + args.arch}")
+    if args.arch == "transformer" or args.model:
+        a = getattr(model, "algebra_config", None)
+        if a is not None and args.dtype:
+            a.dtype = args.dtype
+        if a is not None and args.mm_rounds:
+            a.mm_rounds = args.mm_rounds
+    print(f"model: {args.model or 'untrained ' + args.arch}  {getattr(model, 'algebra_config', '')}")
     print(f"{'folder':<28} {'nets':>5} {'exist%':>6} {'acc%':>6} {'w0.1%':>6} {'w0.05%':>6} {'w0.01%':>6} "
           f"{'nosink%':>7} {'net/s':>7}")
     tot = []

@@ -55,8 +55,9 @@ class AlgebraConfig:
     levels_max: int = 48  # most doubling levels (2^48 steps of the lazy chain)
     tol: float = 1e-7  # a network's throughflow halts when the mass left inside is below this
     dtype: str = "float32"  # of the doubling (float64: 3x slower on CPU, for checks)
-    mm_rounds: int = 6  # Michaelis-Menten: shares -> throughflow -> x rounds at most
+    mm_rounds: int = 12  # Michaelis-Menten: shares -> throughflow -> x rounds at most
     mm_tol: float = 1e-4  # ... a network stops when no log x moves more than this
+    mm_damp: float = 0.5  # each round's shares: (1 - mm_damp) * previous + mm_damp * at the new x
     newton: int = 30  # Newton steps of the per-node saturation readout
     margin_scale: float = 10.0  # logit per unit of the untrained "ok" margin
     x_cap: float = 1e30  # concentration of a saturated node (stands for infinity)
@@ -214,7 +215,8 @@ class RateAlgebra(nn.Module):
             if len(live) == 0:
                 break
             share_new, _ = self.shares(g, x)
-            share[live] = share_new[live]  # (all networks' shares: cheap beside the doubling)
+            a = self.a.mm_damp  # (all networks' shares are made: cheap beside the doubling)
+            share[live] = (1 - a) * share[live] + a * share_new[live]
             f_new, _, lv = self.multiscale(g, share, live)
             x_new, sat_new = self.saturation(g, f_new)
             f[live], sat[live], levels[live] = f_new[live], sat_new[live], levels[live] + lv[live]

@@ -473,6 +473,11 @@ def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 
-from metabnet.transformer import RateTransformer  # noqa: E402 - it builds on the classes above
+from metabnet.transformer import RateTransformer  # noqa: E402 - registered below, after MODELS
 
-MODELS["transformer"] = RateTransformer
+
+def _transformer(c: ModelConfig) -> nn.Module:
+    return RateTransformer(c, FluxModel.graph, concentration_loss)
+
+
+MODELS["transformer"] = _transformer

@@ -48,7 +48,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from metabnet.model import ModelConfig, FluxModel, concentration_loss, count_params
+# Nothing from metabnet.model is imported here (it imports this module): the ModelConfig, the
+# local node features (FluxModel.graph) and the concentration loss come in through the
+# constructor, as metabnet.model.build passes them.
 
 LN10 = math.log(10.0)
 
@@ -294,9 +296,13 @@ class RateTransformer(nn.Module):
     """The model (module doc).  Reads archs.node_arrays; returns logit (B,), log_x (B, T),
     reached (B, T) like FluxModel, plus the algebra's answer under "algebra"."""
 
-    def __init__(self, c: ModelConfig, a: AlgebraConfig | None = None):
+    def __init__(self, c, local_features, value_loss, a: AlgebraConfig | None = None):
+        """c: metabnet.model.ModelConfig (d_model, n_heads, n_enc iterations, mlp_ratio, task);
+        local_features: batch -> ((B, T, 9) features, ...) (FluxModel.graph); value_loss:
+        (out, batch) -> the concentration loss (model.concentration_loss)."""
         super().__init__()
         self.config, self.algebra_config = c, a or AlgebraConfig()
+        self.local_features, self.value_loss = local_features, value_loss
         C = c.d_model
         self.algebra = RateAlgebra(self.algebra_config)
         self.embed = nn.Linear(9 + ALG_FEATURES, C)  # FluxModel.graph's local features + the algebra's
@@ -307,7 +313,7 @@ class RateTransformer(nn.Module):
 
     def flops_per_example(self, tokens: int) -> float:
         """Learned part only (training FLOPs); the algebra adds ~2 T^3 per doubling level."""
-        return 6 * tokens * count_params(self) * max(1, self.config.n_enc) + \
+        return 6 * tokens * sum(p.numel() for p in self.parameters()) * max(1, self.config.n_enc) + \
             12 * self.config.n_enc * self.config.d_model * tokens * tokens
 
     def forward(self, batch):
@@ -318,7 +324,7 @@ class RateTransformer(nn.Module):
         g = Graph.of(batch)
         alg = self.algebra(g)
         inner, valid = g["inner"], g["valid"]
-        feats, *_ = FluxModel.graph(batch)  # (B, T, 9) local features
+        feats, *_ = self.local_features(batch)  # (B, T, 9) local features
         f, x, sat = alg["f"], alg["x"], alg["sat"]
         reached = (f > 0) & inner
         lx = torch.where(reached, x.clamp(min=1e-300).log10(), torch.full_like(x, -30.0)).clamp(-30, 30)
@@ -345,5 +351,5 @@ class RateTransformer(nn.Module):
         if "exists" in batch:
             out["loss"] = F.binary_cross_entropy_with_logits(out["logit"], batch["exists"].float())
             if self.config.task == "quanti":
-                out["loss"] = out["loss"] + concentration_loss(out, batch)
+                out["loss"] = out["loss"] + self.value_loss(out, batch)
         return out

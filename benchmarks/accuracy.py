@@ -31,9 +31,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sink_rule import no_sink  # noqa: E402  (benchmarks/, beside this script)
 
-from metabnet.evaluate import evaluate_predictions, load_data  # noqa: E402
-from metabnet.predict import load_model, predict  # noqa: E402
-from metabnet.shipped import describe, model_path  # noqa: E402
+from metabnet.learn.evaluate import evaluate_predictions, load_data  # noqa: E402
+from metabnet.learn.predict import load_model, predict  # noqa: E402
+from metabnet.learn.shipped import describe, model_path  # noqa: E402
 from metabnet.solve import solve  # noqa: E402
 
 TOLS = ("0.1", "0.05", "0.02")
@@ -70,7 +70,7 @@ def evaluate_set(path, model, ckpt, compare, parity):
 def speed(path, model, ckpt, limit=400):
     """Networks/s on the same networks: the model batched (256) and the exact solver one by one."""
     b = load_data([path])[0]
-    nets = [b.network(i, str(b["kinetics"][i])) for i in range(min(limit, len(b)))]
+    nets = [b.network(i) for i in range(min(limit, len(b)))]
     from metabnet.batch import take
     part = take(b, np.arange(len(nets)))
     predict(model, take(part, np.arange(min(32, len(nets)))), weighted=ckpt.get("weighted", True))  # warm-up

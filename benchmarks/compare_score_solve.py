@@ -71,7 +71,7 @@ def errors(path: Path) -> list[str]:
 
 
 def summary_numbers(text: str) -> dict:
-    """The figures of score's summary table (metabnet.score.Tally.table) that records can check."""
+    """The figures of score's summary table (metabnet.score.runs.Tally.table) that records can check."""
     out = {}
     for key, pattern in (("networks", r"networks scored\s+([\d,]+)"),
                          ("with", r"with an equilibrium\s+([\d,]+)"), ("without", r"\n\s+without\s+([\d,]+)"),

@@ -10,11 +10,12 @@ import argparse
 import numpy as np
 import torch
 
-from metabnet.archs import ARCHS
-from metabnet.generate import GenConfig, generate
+from metabnet.learn.archs import ARCHS
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.metrics import rel_l1
-from metabnet.model import ModelConfig, build, init_weights
-from metabnet.predict import to_device
+from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.predict import to_device
 
 
 def main():

@@ -9,7 +9,7 @@ time, on one process and on as many processes as metabnet has threads.
     python benchmarks/gen_throughput.py --count 1000000 --ref-count 4000
 
 `--filter gzip` writes the shards with the gzip level 1 filter of metabnet <= 0.1 instead of
-Zstandard (metabnet.shard.H5OPTS), for a before/after on one machine; `--kernels-only` also
+Zstandard (metabnet.gen.shard.H5OPTS), for a before/after on one machine; `--kernels-only` also
 times the generator alone (labelled networks in memory, no file); `--ref-count 0` skips the
 reference.  `--filters` prints, for the largest datasets of 65,536 networks, the CPU time and
 bytes per network of each filter (the table in benchmarks/README.md).
@@ -33,11 +33,12 @@ import hdf5plugin
 import numba
 
 sys.path.insert(0, str(Path(__file__).parent))
-from metabnet import paper_reference  # noqa: E402
+from metabnet.bench import paper_reference  # noqa: E402
 
-from metabnet import shard  # noqa: E402
-from metabnet.dataset import Plan, run  # noqa: E402
-from metabnet.generate import GenConfig, generate  # noqa: E402
+from metabnet.gen import shard  # noqa: E402
+from metabnet.gen.dataset import Plan, run  # noqa: E402
+from metabnet.gen.config import GenConfig  # noqa: E402
+from metabnet.gen.driver import generate
 
 FILTERS = {"zstd": shard.H5OPTS, "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
            "lz4": {**hdf5plugin.LZ4(), "shuffle": True}, "none": {}}

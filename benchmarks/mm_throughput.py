@@ -19,7 +19,8 @@ from dataclasses import replace
 import numba
 import numpy as np
 
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 
 
 def rate(cfg, count, seed):

@@ -19,7 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 
 
 def main():

@@ -92,7 +92,7 @@ if [ "$(cat "$W/files.done" 2>/dev/null)" != "$FILES" ]; then  # missing, or bui
   t0=$(date +%s.%N); build; t1=$(date +%s.%N)
   echo "built in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s"
 fi
-echo "files: $(python3 -c "from metabnet.formats import iter_network_files as f; print(len(f('$F')))") network files in $F"
+echo "files: $(python3 -c "from metabnet.io.formats import iter_network_files as f; print(len(f('$F')))") network files in $F"
 
 timed() {  # timed NAME CMD...: run, keep its exit code (1 = some files failed, as planned), time it
   local t0 t1 rc=0; t0=$(date +%s.%N)

@@ -1,4 +1,4 @@
-"""Make a trained run the model shipped inside the package (metabnet/models/default.pt).
+"""Make a trained run the model shipped inside the package (metabnet/learn/models/default.pt).
 
     python benchmarks/ship_model.py runs/default/model.pt --command "bash benchmarks/train_default.sh"
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 import metabnet
-from metabnet.bench import cpu_name
-from metabnet.fileio import temporary_name
-from metabnet.shipped import DEFAULT
+from metabnet.bench.suite import cpu_name
+from metabnet.fileio import atomic_write
+from metabnet.learn.shipped import DEFAULT
 
 
 def machine() -> str:
@@ -48,9 +48,8 @@ def main():
                        "trained_iters_extra": trained_iters}
     if a.kinetics:
         ckpt["shipped"]["kinetics"] = a.kinetics.split(",")
-    tmp = temporary_name(a.out)
-    torch.save(ckpt, tmp)
-    os.replace(tmp, a.out)  # never a half-written checkpoint under the final name
+    with atomic_write(a.out, "wb") as f:  # never a half-written checkpoint under the final name
+        torch.save(ckpt, f)
     print(f"{a.out}: {a.out.stat().st_size:,} bytes")
 
 

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 
-from metabnet.loader import ShardIndex
+from metabnet.learn.loader import ShardIndex
 
 
 def no_sink(batch) -> np.ndarray:

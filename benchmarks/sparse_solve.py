@@ -1,11 +1,11 @@
-"""Sparse against dense exact solves, by size (metabnet.sparse, metabnet.solve).
+"""Sparse against dense exact solves, by size (metabnet.solve.sparse, metabnet.solve.dispatch).
 
 Networks: random erdos-style networks of n inner nodes and ~3 n reactions (random inner
 edges; an excretion from every node that has no way out otherwise, so every node reaches
 excretion; three intakes), integer rates 1-99, linear or Michaelis-Menten (K ~ U[0.1, 10],
 intake scaled to stay below capacity).  For each size: the median time of the dense kernels
-(kernels.equilibrium.solve) and of metabnet.sparse.solve over --repeats solves, after one
-warm-up, and the relative residual.  The last line is metabnet.solve.solve, what
+(kernels.equilibrium.solve) and of metabnet.solve.sparse.solve over --repeats solves, after one
+warm-up, and the relative residual.  The last line is metabnet.solve.dispatch.solve, what
 `metabnet solve` and `metabnet score` call per network, on the 10,000-node network.
 
     python benchmarks/sparse_solve.py --sizes 100 200 400 800 1600 --big 10000
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from metabnet import sparse
+from metabnet.solve import sparse
 from metabnet.kernels import equilibrium as keq
 from metabnet.kernels.reach import reachability
 from metabnet.network import Network

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The model shipped inside the package (metabnet/models/default.pt, issue 13): the flux model
+# The model shipped inside the package (metabnet/learn/models/default.pt, issue 13): the flux model
 # trained on a stream of fresh networks - every family (the paper's four and the five hard
 # ones), size S, linear and Michaelis-Menten (2:1), integer, unweighted and log-uniform rates -
 # on one CPU thread (~2 hours on the 2-core CI machine, shared).  Rerunning resumes an interrupted run.

@@ -1,4 +1,4 @@
-"""Training throughput of both models (examples/s, ms/step, and on GPU model FLOP utilisation),
+"""Training throughput of every model (examples/s, ms/step, and on GPU model FLOP utilisation),
 and the data-preparation rate (shard batch -> padded arrays, incl. the Numba tokenizer).
 
     python benchmarks/train_throughput.py [--device cuda] [--compile] [--steps 20]
@@ -17,12 +17,15 @@ import time
 import numpy as np
 import torch
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
-from metabnet.generate import GenConfig, generate
-from metabnet.model import ModelConfig, build, count_params, init_weights
-from metabnet.predict import to_device
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
+from metabnet.learn.model import ModelConfig, build, count_params, init_weights
+from metabnet.learn.predict import to_device
+from metabnet.learn.train import train_step
 
+LR, GRAD_CLIP = 1e-4, 1.0  # the step of metabnet train (train_step) at a fixed learning rate
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
 
 
@@ -52,7 +55,7 @@ def sync(device):
 def bench_model(mc: ModelConfig, data, args) -> dict:
     device = args.device
     model = init_weights(build(mc)).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.startswith("cuda"))
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, fused=device.startswith("cuda"))
     run = torch.compile(model) if args.compile else model
     B = args.batch_size
     arch = ARCHS[mc.arch]
@@ -61,12 +64,7 @@ def bench_model(mc: ModelConfig, data, args) -> dict:
     tokens = np.mean([arch.positions(b) for b in batches])
 
     def step(b):
-        with torch.autocast("cuda", torch.bfloat16, enabled=device.startswith("cuda")):
-            loss = run(b)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        train_step(run, model, opt, b, LR, GRAD_CLIP, device)
 
     for b in batches[:args.warmup]:
         step(b)

@@ -18,10 +18,10 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 from sink_rule import no_sink  # noqa: E402
 
-from metabnet.loader import ShardIndex  # noqa: E402
+from metabnet.learn.loader import ShardIndex  # noqa: E402
 from metabnet.metrics import rel_l1, summary  # noqa: E402
-from metabnet.model import ModelConfig, build, init_weights  # noqa: E402
-from metabnet.predict import load_model, predict  # noqa: E402
+from metabnet.learn.model import ModelConfig, build, init_weights  # noqa: E402
+from metabnet.learn.predict import load_model, predict  # noqa: E402
 
 
 def main():

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 from metabnet.batch import take
-from metabnet.generate import GenConfig, generate
+from metabnet.gen import GenConfig, generate
 from metabnet.metrics import rel_l1, summary
-from metabnet.model import ModelConfig, build, init_weights
-from metabnet.predict import load_model, predict
-from metabnet.shipped import DEFAULT
+from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.predict import load_model, predict
+from metabnet.learn.shipped import DEFAULT
 from metabnet.solve import solve
 
 
@@ -66,7 +66,7 @@ def main():
     print(f"{args.count} {args.family} {args.size} {args.kinetics} networks, "
           f"{100 * b['exists_unique'].mean():.1f}% with an equilibrium")
     print(f"{'what':<44} {'nets':>6} {'nets/s':>10} {'ms/one':>9} {'acc%':>7} {'w0.1%':>7}")
-    nets = [b.network(i, args.kinetics) for i in range(len(b))]
+    nets = [b.network(i) for i in range(len(b))]
     solve(nets[0])
     t = time.perf_counter()
     times = []

@@ -17,7 +17,7 @@ def report_failures(failures):
 
 
 def model_option(solver: bool = True):
-    """The --model option of score, knockout and eval (metabnet.shipped)."""
+    """The --model option of score, knockout and eval (metabnet.learn.shipped)."""
     extra = "; `solver`: the exact solver alone" if solver else ""
     return click.option("--model", "model_spec", default="default", show_default=True, metavar="MODEL",
                         help=f"A checkpoint of `metabnet train` (model.pt); `default`: the model shipped "
@@ -26,7 +26,7 @@ def model_option(solver: bool = True):
 
 def load_model_spec(spec, device, **config):
     """(model, checkpoint) for a --model value, (None, None) for `solver`; one-line errors."""
-    from metabnet.shipped import model_path
+    from metabnet.learn.shipped import model_path
 
     try:
         path = model_path(spec)
@@ -34,7 +34,7 @@ def load_model_spec(spec, device, **config):
         raise click.ClickException(str(e)) from None
     if path is None:
         return None, None
-    from metabnet.predict import load_model
+    from metabnet.learn.predict import load_model
 
     try:
         return load_model(path, device, **config)

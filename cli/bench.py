@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-SECTIONS = ("gen", "solve", "infer", "scale")  # the keys of metabnet.bench.BENCHES, in order
+SECTIONS = ("gen", "solve", "infer", "scale")  # the keys of metabnet.bench.suite.BENCHES, in order
 
 
 @click.command()
@@ -27,8 +27,8 @@ def bench(quick, out, only, device, model_spec, fraction):
     log-log fit).  References that are not installed are reported as missing
     (`pip install -e ".[bench]"`).  Prints the table and writes OUT/bench.json, OUT/bench.md
     and OUT/scale.png."""
-    from metabnet import bench as b
-    from metabnet.predict import resolve_device
+    from metabnet.bench import suite as b
+    from metabnet.learn.device import resolve_device
 
     sections = [x.strip() for x in only.split(",") if x.strip()]
     bad = [x for x in sections if x not in SECTIONS]

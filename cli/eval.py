@@ -22,10 +22,10 @@ def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra):
     on DATA: shard files or folders, network files or folders (labels computed by the exact
     solver), or the paper's token JSON.  Prints accuracy and the share of value predictions within relative
     L1 0.1 / 0.05 / 0.02 / 0.01 by class, family, size (S <= 64 < M <= 128 < L) and kinetics."""
-    from metabnet.evaluate import evaluate, load_data
+    from metabnet.learn.evaluate import evaluate, load_data
     from metabnet.fileio import FormatError, write_text
     from metabnet.metrics import format_table
-    from metabnet.predict import resolve_device
+    from metabnet.learn.device import resolve_device
     from metabnet.progress import progress_bar
 
     if model_spec == "solver":

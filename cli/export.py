@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from metabnet.records import jsonl_out
+from metabnet.io.records import jsonl_out
 
 
 @click.command()
@@ -14,8 +14,8 @@ from metabnet.records import jsonl_out
 def export(shard, out, limit):
     """Write the networks of SHARD as JSON lines: the network object of DESIGN §5 plus its
     stored labels under the keys of `metabnet solve`."""
-    from metabnet.export import shard_records
-    from metabnet.shard import ShardError
+    from metabnet.io.export import shard_records
+    from metabnet.gen.shard import ShardError
 
     try:
         records = shard_records(shard, limit)

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import click
 
-from metabnet.generate import BALANCES, FAMILIES, KINETICS, METHODS, SIZES, WEIGHTS, GenConfig
+from metabnet.gen.config import BALANCES, FAMILIES, METHODS, SIZES, WEIGHTS, GenConfig
+from metabnet.network import KINETICS
 
 _d = GenConfig()
 
@@ -33,7 +34,7 @@ _d = GenConfig()
 @click.option("--intake-scale", type=float, default=_d.intake_scale, show_default=True,
               help="Multiply intake rates by this (Michaelis-Menten networks need less inflow "
                    "than their capacity: try 0.05).")
-@click.option("--kinetics", type=click.Choice(list(KINETICS)), default=_d.kinetics, show_default=True)
+@click.option("--kinetics", type=click.Choice([k.value for k in KINETICS]), default=_d.kinetics, show_default=True)
 @click.option("--k-min", type=float, default=_d.k_min, show_default=True, help="Michaelis constants K ~ log-U[k-min, k-max].")
 @click.option("--k-max", type=float, default=_d.k_max, show_default=True)
 @click.option("--balance", type=click.Choice(list(BALANCES)), default=_d.balance, show_default=True,
@@ -56,7 +57,7 @@ def gen(out, count, seed, shard_size, threads, scheduler, quiet, **settings):
 
     Every network's random stream derives from (seed, shard, index): the same command gives
     the same bytes on any number of threads or workers.  Ends with a summary table."""
-    from metabnet.dataset import Plan, run
+    from metabnet.gen.dataset import Plan, run
 
     if threads:
         import numba

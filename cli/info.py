@@ -18,13 +18,12 @@ def info(shard, model_spec, as_json):
         return _model_info(model_spec, as_json)
     if shard is None:
         raise click.UsageError("give a SHARD or --model")
-    from metabnet.dataset import summarize
-    from metabnet.shard import ShardError, open_shard
+    from metabnet.gen.dataset import summarize
+    from metabnet.gen.shard import ShardError, open_shard
 
     try:
-        with open_shard(shard) as f:
-            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            datasets = {k: f"{f[k].dtype} {f[k].shape}" for k in f}
+        with open_shard(shard) as reader:
+            attrs, datasets = reader.attrs, reader.datasets()
         stats = summarize([shard])
     except ShardError as e:
         raise click.ClickException(str(e)) from None
@@ -42,7 +41,7 @@ def info(shard, model_spec, as_json):
 
 def _model_info(spec, as_json):
     from metabnet.cli._io import load_model_spec
-    from metabnet.shipped import describe, model_path
+    from metabnet.learn.shipped import describe, model_path
 
     if spec == "solver":
         raise click.UsageError("--model solver is not a model")

@@ -4,7 +4,7 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import load_model_spec, model_option
-from metabnet.records import jsonl_out
+from metabnet.io.records import jsonl_out
 
 
 @click.command()
@@ -23,9 +23,9 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     with --pairs each pair), score all variants with the model (the shipped one by default; `--model solver`: the exact solver), and
     report which knock-outs destroy the equilibrium and how every concentration moves
     against the intact network (ratio and log2 fold change), as JSON lines and a table."""
-    from metabnet import knockout as ko
+    from metabnet.score import knockout as ko
     from metabnet.fileio import FormatError
-    from metabnet.formats import read_networks
+    from metabnet.io.formats import read_networks
     from metabnet.progress import progress_bar
     from metabnet.score import Scorer, Tally
 
@@ -40,7 +40,7 @@ def knockout(file, name, model_spec, pairs, out, verify, top, device, batch_size
     if len(nets) != 1:
         raise click.UsageError(f"{file} holds {len(nets)} networks: choose one with --name")
     net = nets[0]
-    from metabnet.predict import resolve_device
+    from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)

@@ -4,9 +4,18 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import load_model_spec, model_option, report_failures
+from metabnet.io.formats import describe, readable
 
 
-@click.command()
+@click.command(help=f"""Say for every network in PATHS (files or folders, searched recursively, of
+    {describe(readable())}: a shard gives every network, named SHARD:i; a shard folder's
+    manifest is skipped) whether an equilibrium exists and what the concentrations are:
+    the model's prediction (the shipped model unless --model says otherwise), or the exact
+    solver's answer with `--model solver` or where the model cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
+    vocabulary; method "solver").  Records keep the input order and are written as they are
+    scored; a summary table follows.  OUT (and its .x.csv) is never read as input.  A bad
+    file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
+    failed.""")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @model_option()
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -25,27 +34,17 @@ from metabnet.cli._io import load_model_spec, model_option, report_failures
 @click.option("--batch-size", default=256, show_default=True, help="Networks per model batch.")
 @click.option("--beam", default=1, show_default=True, help="seq2seq beam width (1: greedy).")
 def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, batch_size, beam):
-    """Say for every network in PATHS (files or folders, searched recursively, of .json, .jsonl,
-    .tsv, SBML .xml/.sbml, the paper's token JSON and HDF5 shards of `metabnet gen` - .h5:
-    every network of the shard, named SHARD:i; a shard folder's metabnet.json manifest is
-    skipped) whether an equilibrium exists and what the concentrations are:
-    the model's prediction (the shipped model unless --model says otherwise), or the exact
-    solver's answer with `--model solver` or where the model cannot take a network (too many nodes, kinetics it was not trained on, beyond the seq2seq
-    vocabulary; method "solver").  Records keep the input order and are written as they are
-    scored; a summary table follows.  OUT (and its .x.csv) is never read as input.  A bad
-    file (or JSON line) gets one error line and the others go on; the exit code is 1 if any
-    failed."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
     from metabnet.progress import progress_bar
-    from metabnet.records import csv_out, jsonl_out, x_csv_path
+    from metabnet.io.records import csv_out, jsonl_out, x_csv_path
     from metabnet.score import Scorer, score_files
 
     if fmt == "csv" and not out:
         raise click.UsageError("--format csv needs --out (it writes two files)")
     if refine and model_spec == "solver":
         raise click.UsageError("--refine needs a model: its predictions are the solver's starting points")
-    from metabnet.predict import resolve_device
+    from metabnet.learn.device import resolve_device
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)

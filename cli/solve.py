@@ -4,9 +4,14 @@ from pathlib import Path
 import click
 
 from metabnet.cli._io import report_failures
+from metabnet.io.formats import describe, readable
 
 
-@click.command()
+@click.command(help=f"""Compute the exact equilibrium of every network in PATHS, one JSON line each (DESIGN §5
+    keys).  PATHS are files or folders (searched recursively) of {describe(readable())}: a shard
+    gives every network, named SHARD:i; a shard folder's manifest is skipped; OUT is never read
+    as input.  A bad file (or JSON line) gets one error line on stderr; the others go on; the
+    exit code is 1 if any failed.""")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON lines file (default: stdout).")
@@ -15,16 +20,10 @@ from metabnet.cli._io import report_failures
                    "certificates (Michaelis-Menten); "
                    "ode: Rosenbrock integration from x(0)=0 to steady state.")
 def solve(paths, out, method):
-    """Compute the exact equilibrium of every network in PATHS, one JSON line each (DESIGN §5
-    keys).  PATHS are files or folders (searched recursively) of .json, .jsonl, .tsv, SBML
-    (.xml/.sbml), the paper's token JSON and HDF5 shards of `metabnet gen` (.h5: every network
-    of the shard, named SHARD:i; a shard folder's metabnet.json manifest is skipped; OUT is
-    never read as input).  A bad file (or JSON line) gets one error line on stderr; the others
-    go on; the exit code is 1 if any failed."""
     from metabnet.fileio import FormatError
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
     from metabnet.progress import progress_bar
-    from metabnet.records import jsonl_out
+    from metabnet.io.records import jsonl_out
     from metabnet.score import solve_files
 
     files = iter_network_files(paths, exclude=[out])

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import click
 
-from metabnet.generate import FAMILIES, KINETICS, SIZES, WEIGHTS
+from metabnet.gen.config import FAMILIES, SIZES, WEIGHTS
+from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
+from metabnet.network import KINETICS, Kinetics
+
+
+def _defaults(key: str) -> str:
+    """'flux 64, graph 256, ...': an Arch default of every architecture that has one."""
+    return ", ".join(f"{a.name} {getattr(a, key)}" for a in ARCHS.values() if getattr(a, key))
 
 
 def _choices(allowed):
@@ -26,18 +33,15 @@ def _choices(allowed):
               help="Without DATA: stream fresh networks of these families (comma-separated), "
                    "every combination with --sizes/--kinetics/--weights in turn.")
 @click.option("--sizes", default="S", show_default=True, callback=_choices(SIZES), help="Without DATA: size classes.")
-@click.option("--kinetics", default="linear", show_default=True, callback=_choices(KINETICS),
+@click.option("--kinetics", default=Kinetics.LINEAR.value, show_default=True, callback=_choices([k.value for k in KINETICS]),
               help="Without DATA: kinetics (michaelis-menten labels ~170 networks/s: slow to stream).")
 @click.option("--weights", default="integer", show_default=True, callback=_choices(WEIGHTS),
               help="Without DATA: rate distributions.")
 @click.option("--mm-intake-scale", default=0.05, show_default=True,
               help="Without DATA: Michaelis-Menten networks draw intake rates times this (at 1, ~1.5% "
                    "of them have an equilibrium; at 0.05, ~15%).")
-@click.option("--arch", type=click.Choice(["flux", "graph", "seq2seq", "transformer"]), default="flux", show_default=True,
-              help="transformer: rate-attention Transformer over a fixed multiscale throughflow; "
-                   "flux: a weight-tied step iterated n + --iters-extra times that diffuses flux along the "
-                   "reactions (any size); graph: one pass over node tokens with structural "
-                   "attention; seq2seq: the paper's encoder-decoder over its token encoding.")
+@click.option("--arch", type=click.Choice(list(ARCHS)), default=DEFAULT_ARCH, show_default=True,
+              help="; ".join(f"{a.name}: {a.help}" for a in ARCHS.values()) + ".")
 @click.option("--task", type=click.Choice(["quali", "quanti"]), default="quali", show_default=True,
               help="quali: does an equilibrium exist; quanti: also every concentration.")
 @click.option("--max-steps", default=20_000, show_default=True, help="Optimizer steps.")
@@ -54,10 +58,11 @@ def _choices(allowed):
 @click.option("--eval-every", default=1000, show_default=True, help="Validate every N steps (and every epoch).")
 @click.option("--ckpt-every", default=500, show_default=True, help="Checkpoint every N steps.")
 @click.option("--log-every", default=50, show_default=True)
-@click.option("--width", default=None, type=int, help="Model width d_model [default: flux 64, others 256].")
+@click.option("--width", default=None, type=int,
+              help=f"Model width d_model [default: {_defaults('default_width')}].")
 @click.option("--heads", default=8, show_default=True, help="Attention heads (graph, seq2seq).")
 @click.option("--layers", default=None, type=int,
-              help="Encoder layers [default: graph 6, seq2seq 2 (the paper)].")
+              help=f"Encoder layers [default: {_defaults('default_layers')} (seq2seq: the paper's)].")
 @click.option("--dec-layers", default=6, show_default=True, help="seq2seq decoder layers.")
 @click.option("--struct", type=click.Choice(["adj", "spd", "none"]), default="adj", show_default=True,
               help="graph: attention bias from reactions (adj), plus hop distances clipped at 8 (spd), "
@@ -78,12 +83,11 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
     and cosine decay, gradient clipping, bf16 autocast on GPU; validates every --eval-every
     steps and every epoch; Ctrl-C saves a checkpoint.  Several GPUs:
     `torchrun --nproc_per_node K -m metabnet train ...`."""
-    from metabnet.archs import ARCHS
-    from metabnet.model import ModelConfig
-    from metabnet.train import TrainConfig, train as run
+    from metabnet.learn.model import ModelConfig
+    from metabnet.learn.train import TrainConfig, train as run
 
     mixture = None if data else [dict(family=f, size=s, kinetics=k, weights=w,
-                                      **({"intake_scale": mm_intake_scale} if k == "michaelis-menten" else {}))
+                                      **({"intake_scale": mm_intake_scale} if k == Kinetics.MM else {}))
                                  for f, s, k, w in itertools.product(families, sizes, kinetics, weights)]
     a = ARCHS[arch]
     mc = ModelConfig(arch=arch, task=task, d_model=width or a.default_width, n_heads=heads,

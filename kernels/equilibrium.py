@@ -1,12 +1,16 @@
-"""Equilibria and existence labels of one network: `label`, the one routine that gen
-(kernels.batch), solve, score --refine and knockout (metabnet.solve) all call.
+"""Equilibria and existence labels of one network with the dense kernels: `label`, called by
+gen (kernels.generator) and, below metabnet.solve.limits.SPARSE_MIN nodes or when the sparse
+route has no verdict, by solve, score --refine and knockout (metabnet.solve.dispatch).
+Larger networks are labelled by metabnet.solve.sparse (and large linear `gen` runs by it too,
+kernels.generator.M_DEFER), which shares the Newton step and verdicts (kernels.newton).
 
 Edge i is (src[i], dst[i], rate[i], km[i]); km is NaN where the flux is linear (and on
 intake edges, whose flux is the constant rate).  Concentrations x are indexed by inner
 node - 1.  The equilibrium returned is the limit of the trajectory from x(0) = 0: nodes
 that the intake does not reach stay at 0, the others solve the balance on their own.
 
-Linear kinetics: one LU solve of L^T x = phi (every reached node reaching excretion).
+Linear kinetics: one LU solve of L^T x = phi (every reached node reaching excretion), the
+Newton step of kernels.newton from 0.
 Michaelis-Menten: pseudo-transient continuation (linearly implicit Euler on the trajectory
 from 0, its step grown by switched evolution relaxation as the balance falls, then pure
 Newton), with divergence certificates checked along the way: the system is cooperative,
@@ -24,21 +28,19 @@ from metabnet.kernels import ode
 from metabnet.kernels._jit import jit
 from metabnet.kernels.kinetics import (CAP_DIVERGES, CAP_SETTLES_BEYOND, SAT_TRY, SLACK_GIVE_UP, SLACK_MIN,
                                        balance, capacity_verdict, certified_divergent, components, dflux,
-                                       edge_arrays, index_nodes, jacobian, l1, min_slack, node_scale, rel_residual,
+                                       edge_arrays, index_nodes, l1, min_slack, node_scale, rel_residual,
                                        settled, try_saturation)
-from metabnet.kernels.linalg import lu_factor, lu_solve
-from metabnet.kernels.reach import _labels, reachability
+from metabnet.kernels.newton import (ACCEPT_DECREASE, ACCEPT_FINITE, BEYOND, FAILED, NEWTON_XTOL, NO_EQUILIBRIUM, OK,
+                                     newton_bound, newton_direction, newton_step, over_capacity, range_status,
+                                     verdict)
+from metabnet.kernels.reach import reachability, topological_labels
 
-# BEYOND: the equilibrium, if there is one, lies past the certified range (a node within
-# SLACK_MIN of its capacity, kinetics.SLACK_MIN): no label can be given in double precision.
-OK, NO_EQUILIBRIUM, FAILED, BEYOND = 0, 1, 2, 3
 # how `label` decided; HOW_WARM is added when a warm start was given (Michaelis-Menten only),
 # HOW_COLD as well when it certified nothing and the cold start decided
 HOW_DIRECT, HOW_NEWTON, HOW_NEWTON_ODE, HOW_ODE, HOW_WARM, HOW_COLD = 0, 1, 2, 3, 4, 8
 HOW_NAMES = {HOW_DIRECT: "direct", HOW_NEWTON: "newton", HOW_NEWTON_ODE: "newton+ode", HOW_ODE: "ode"}
 METHOD_DIRECT, METHOD_ODE = 0, 1  # the `method` argument of `label`
 MAX_ITER = 200  # continuation + Newton steps (near capacity x doubles per step for ~log2(x / K))
-NEWTON_XTOL = 1e-10  # relative Newton step (error estimate of x) at which Newton stops
 PTC_SWITCH = 1e-3  # estimated relative error of x below which continuation hands over to Newton
 PTC_GROW = 1e3  # largest growth of the pseudo time step in one step
 PTC_MIN_GROW = 10.0  # ... and its least growth, when the balance does not rise
@@ -48,67 +50,14 @@ CERT_EVERY = 4  # steps between tries of kinetics.certified_divergent after the 
 
 
 @jit
-def _over_capacity(n, m, src, dst, rate, km, w):
-    """True when some node's constant intake alone reaches the total V of its outgoing
-    Michaelis-Menten reactions (a cheap, common certificate of no equilibrium: a flux
-    V x / (K + x) stays below V for every finite x, so reaching V exactly is enough)."""
-    w[:n] = 0.0
-    for i in range(m):
-        u = src[i]
-        if u == 0:
-            w[dst[i] - 1] += rate[i]
-        elif u != dst[i]:
-            w[u - 1] -= rate[i]
-    for v in range(n):
-        if w[v] >= 0.0 and _has_mm_out(n, m, src, dst, km, v + 1):
-            return True
-    return False
-
-
-@jit
-def _has_mm_out(n, m, src, dst, km, v):
-    """v has a reaction out, all of them Michaelis-Menten (only then a capacity applies)."""
-    found = False
-    for i in range(m):
-        if src[i] == v and dst[i] != v:
-            if km[i] != km[i]:
-                return False
-            found = True
-    return found
-
-
-@jit
-def _verdict(n, m, src, dst, rate, km, x, f, gross, s1, s2, tol):
-    """OK when x (with f, gross its balance) is an equilibrium to the estimated relative
-    error tol (kinetics.settled) inside the certified range; BEYOND when it is one but some
-    node runs within SLACK_MIN of its capacity; FAILED otherwise.  s1, s2: n scratch."""
-    node_scale(n, m, src, dst, rate, km, x, s1)
-    if not (settled(n, f, gross, s1) <= tol):
-        return FAILED
-    return _range_status(n, m, src, dst, rate, km, x, s1, s2)
-
-
-@jit
-def _range_status(n, m, src, dst, rate, km, x, s1, s2):
-    """OK for an equilibrium x with every node SLACK_MIN or more from its capacity, else BEYOND."""
-    if min_slack(n, m, src, dst, rate, km, x, s1, s2) < SLACK_MIN:
-        return BEYOND
-    return OK
-
-
-@jit
 def _direct(n, m, src, dst, rate, km, active, idx, A, b, x, f, gross):
-    """Linear kinetics: x solves L^T x = phi on the active nodes (one LU); (status, res, 1)."""
+    """Linear kinetics: x solves L^T x = phi on the active nodes (one Newton step from 0, one
+    LU); (status, res, 1)."""
     k = index_nodes(n, active, idx)
     x[:n] = 0.0
     balance(n, m, src, dst, rate, km, x, f, gross)
-    jacobian(n, m, src, dst, rate, km, x, idx, k, -1.0, A)  # A = L^T
-    if not lu_factor(k, A):
+    if not newton_direction(n, m, src, dst, rate, km, x, f, idx, k, 0.0, A, b):
         return FAILED, np.inf, 1
-    for v in range(1, n + 1):
-        if idx[v] >= 0:
-            b[idx[v]] = f[v - 1]
-    lu_solve(k, A, b)
     for v in range(1, n + 1):
         if idx[v] >= 0:
             x[v - 1] = b[idx[v]]
@@ -156,52 +105,23 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
     asked = False
     sat_next = SAT_TRY
     for it in range(1, MAX_ITER + 1):
-        jacobian(n, m, src, dst, rate, km, x, idx, k, -1.0, A)  # A = -J
-        for j in range(k):
-            A[j, j] += shift
-        if not lu_factor(k, A):
+        if not newton_direction(n, m, src, dst, rate, km, x, f, idx, k, shift, A, b):
             return FAILED, np.inf, it
-        for v in range(1, n + 1):
-            if idx[v] >= 0:
-                b[idx[v]] = f[v - 1]
-        lu_solve(k, A, b)
-        lam = 1.0
-        step = 0.0  # the step relative to x: for a Newton step, the error of x before it
-        for v in range(1, n + 1):
-            j = idx[v]
-            if j >= 0:
-                if x[v - 1] + b[j] < 0.0:
-                    lam = min(lam, 0.9 * x[v - 1] / -b[j])
-                if b[j] != 0.0:
-                    step = max(step, abs(b[j]) / max(abs(x[v - 1] + b[j]), 1e-300))
-        x0[:n] = x[:n]
-        for _ in range(30):
-            for v in range(1, n + 1):
-                j = idx[v]
-                if j >= 0:
-                    x[v - 1] = x0[v - 1] + lam * b[j]
-            balance(n, m, src, dst, rate, km, x, f, gross)
-            new_norm = l1(n, f)
-            if shift > 0.0:  # continuation: any finite step (the pseudo time step adapts)
-                if new_norm == new_norm and new_norm < np.inf:
-                    break
-            elif new_norm <= (1.0 - 1e-4 * lam) * norm:
-                break
-            lam *= 0.5
-        else:
-            x[:n] = x0[:n]
-            balance(n, m, src, dst, rate, km, x, f, gross)
+        lam, step = newton_bound(n, idx, x, b)  # step: for a Newton step, the error of x before it
+        accepted, lam, new_norm = newton_step(n, m, src, dst, rate, km, idx, b, lam, norm,
+                                              ACCEPT_FINITE if shift > 0.0 else ACCEPT_DECREASE, x, x0, f, gross)
+        if not accepted:  # x as it was
             res = rel_residual(n, f, gross)
             if shift > 0.0:
                 return FAILED, res, it
             # Newton finds no decrease: at rounding level, or lost; continuation resumes
-            if _verdict(n, m, src, dst, rate, km, x, f, gross, s1, s2, 1e3 * NEWTON_XTOL) == FAILED:
+            if verdict(n, m, src, dst, rate, km, x, f, gross, s1, s2, 1e3 * NEWTON_XTOL) == FAILED:
                 shift = fastest / PTC_DT0
                 continue
-            return _verdict(n, m, src, dst, rate, km, x, f, gross, s1, s2, 1e3 * NEWTON_XTOL), res, it
+            return verdict(n, m, src, dst, rate, km, x, f, gross, s1, s2, 1e3 * NEWTON_XTOL), res, it
         res = rel_residual(n, f, gross)
         if shift == 0.0 and lam == 1.0 and step <= NEWTON_XTOL:
-            return _range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
+            return range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
         if it % CERT_EVERY == 0 and certified_divergent(n, m, src, dst, rate, km, active, x, comp, ncomp, iw,
                                                         x0, fl, gl, s1, s2):
             return NO_EQUILIBRIUM, res, it
@@ -212,7 +132,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
         if err <= NEWTON_XTOL:
             quiet += 1
             if quiet == 3:
-                return _range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
+                return range_status(n, m, src, dst, rate, km, x, s1, s2), res, it
         else:
             quiet = 0
         slack = min_slack(n, m, src, dst, rate, km, x, s1, s2)
@@ -243,7 +163,7 @@ def _continuation(n, m, src, dst, rate, km, active, idx, A, x, work, iw, comp):
 
 @jit
 def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, work, iw, comp):
-    """Labels and equilibrium of one network from its reachability (kernels.reach._reach).
+    """Labels and equilibrium of one network from its reachability (kernels.reach).
 
     method METHOD_DIRECT: linear kinetics one LU solve, Michaelis-Menten continuation
     (`_continuation`, from the x given when `warm`, then cold when the warm start certifies
@@ -256,13 +176,13 @@ def label(n, m, src, dst, rate, km, to_exc, from_in, method, warm, idx, A, x, wo
     node within kinetics.SLACK_MIN of its capacity) or FAILED (the ODE found no verdict: the
     label says "no equilibrium", unproved).  work: (8, n), iw: (7, n + 3), comp: n + 2 scratch."""
     b, f, gross = work[0], work[2], work[3]
-    unique, bounded = _labels(n, to_exc, from_in)
+    unique, bounded = topological_labels(n, to_exc, from_in)
     mm = False
     for i in range(m):
         if src[i] > 0 and km[i] == km[i]:
             mm = True
     how = HOW_WARM + HOW_COLD if warm and mm and method == METHOD_DIRECT else 0
-    if not bounded or (mm and _over_capacity(n, m, src, dst, rate, km, f)):
+    if not bounded or (mm and over_capacity(n, m, src, dst, rate, km, f)):
         x[:n] = np.nan
         return False, False, np.nan, 0, how + (HOW_ODE if method == METHOD_ODE else HOW_NEWTON * mm), OK
     it = 0

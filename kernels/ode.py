@@ -14,10 +14,10 @@ import numpy as np
 
 from metabnet.kernels._jit import jit
 from metabnet.kernels.kinetics import (CAP_DIVERGES, NOISE, SAT_TRY, SLACK_MIN, all_nodes, balance,
-                                       capacity_verdict, certified_divergent, components, dflux, edge_arrays,
+                                       capacity_verdict, certified_divergent, components, dflux,
                                        jacobian, l1, min_slack, node_scale, rel_residual, settled, try_saturation)
 from metabnet.kernels.linalg import lu_factor, lu_solve
-from metabnet.kernels.reach import reachability
+from metabnet.kernels.newton import ACCEPT_FULL, NEWTON_XTOL, newton_bound, newton_direction, newton_step
 
 # BEYOND: the trajectory came within 0.1 kinetics.SLACK_MIN of a node's capacity without a
 # proof of divergence: its limit, if any, lies past the certified range (no label).
@@ -32,7 +32,6 @@ _GIVE_UP = 0.1 * SLACK_MIN
 RTOL, ATOL, SS_TOL, T_MAX, MAX_STEPS = 1e-4, 1e-12, 1e-12, 1e12, 100_000  # the defaults of every caller
 POLISH_AT = 1e-2  # share of the intake left unbalanced at which Newton polish is first tried
 POLISH_ITER = 8  # Newton steps of one polish
-NEWTON_XTOL = 1e-10  # relative Newton step at which the polish stops (as kernels.equilibrium)
 
 
 @jit
@@ -81,36 +80,29 @@ def _rounding_error(n, gross, d):
 
 @jit
 def _polish(n, m, src, dst, rate, km, x, idx, k, W, work, rtol, atol):
-    """Newton from the trajectory's x on the k nodes of idx (the ones the intake reaches),
-    into work[7] (balance work[2], gross work[3]); True when it lands on an equilibrium (a full
-    step of at most NEWTON_XTOL relative, or the balance at rounding level, kinetics.settled)
-    that lies above x: the trajectory from 0 rises (cooperative system) and stays below
-    every equilibrium above it, so that equilibrium (x to within the step's tolerance rtol,
-    atol) is its limit."""
-    xn, f, gross, b, s1 = work[7], work[2], work[3], work[6], work[4]
+    """Newton (kernels.newton, full steps) from the trajectory's x on the k nodes of idx (the
+    ones the intake reaches), into work[7] (balance work[2], gross work[3]; work[4:7] scratch);
+    True when it lands on an equilibrium (a full step of at most NEWTON_XTOL relative, or the
+    balance at rounding level, kinetics.settled) that lies above x: the trajectory from 0
+    rises (cooperative system) and stays below every equilibrium above it, so that
+    equilibrium (x to within the step's tolerance rtol, atol) is its limit."""
+    xn, f, gross, b, s1, x0 = work[7], work[2], work[3], work[6], work[4], work[5]
     xn[:n] = x[:n]
+    balance(n, m, src, dst, rate, km, xn, f, gross)
     for _ in range(POLISH_ITER):
-        balance(n, m, src, dst, rate, km, xn, f, gross)
         node_scale(n, m, src, dst, rate, km, xn, s1)
         if settled(n, f, gross, s1) <= NEWTON_XTOL:
             break
-        jacobian(n, m, src, dst, rate, km, xn, idx, k, -1.0, W)
-        if not lu_factor(k, W):
+        if not newton_direction(n, m, src, dst, rate, km, xn, f, idx, k, 0.0, W, b):
             return False
+        lam, step = newton_bound(n, idx, xn, b)
+        if lam < 1.0:  # the full step leaves the non-negative orthant
+            return False
+        newton_step(n, m, src, dst, rate, km, idx, b, 1.0, 0.0, ACCEPT_FULL, xn, x0, f, gross)
         for v in range(1, n + 1):
-            if idx[v] >= 0:
-                b[idx[v]] = f[v - 1]
-        lu_solve(k, W, b)
-        step = 0.0
-        for v in range(1, n + 1):
-            j = idx[v]
-            if j >= 0:
-                xn[v - 1] += b[j]
-                if not (xn[v - 1] >= 0.0):
-                    return False
-                step = max(step, abs(b[j]) / max(xn[v - 1], 1e-300))
+            if idx[v] >= 0 and not (xn[v - 1] >= 0.0):
+                return False
         if step <= NEWTON_XTOL:
-            balance(n, m, src, dst, rate, km, xn, f, gross)
             break
     else:
         return False
@@ -274,14 +266,3 @@ def integrate(n, m, src, dst, rate, km, active, x, W, work, rtol, atol, ss_tol, 
         if h < 1e-14 * max(t, 1.0 / fast):
             return _failed(n, m, src, dst, rate, km), t, steps, np.inf
     return _failed(n, m, src, dst, rate, km), t, steps, np.inf
-
-
-def integrate_network(n, src, dst, rate, km=None, rtol=RTOL, atol=ATOL, ss_tol=SS_TOL, t_max=T_MAX,
-                      max_steps=MAX_STEPS):
-    """Public wrapper: (status, x, t, steps, relative residual) from x(0) = 0."""
-    src, dst, rate, km = edge_arrays(n, src, dst, rate, km)
-    _, from_in = reachability(n, src, dst)
-    x = np.empty(n)
-    status, t, steps, res = integrate(n, src.shape[0], src, dst, rate, km, from_in, x, np.empty((n, n)),
-                                      np.empty((8, n)), rtol, atol, ss_tol, t_max, max_steps)
-    return int(status), x, float(t), int(steps), float(res)

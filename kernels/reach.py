@@ -44,7 +44,7 @@ def _reach(n, m, src, dst, ptr, adj, queue, to_exc, from_in):
 
 
 @jit
-def _labels(n, to_exc, from_in):
+def topological_labels(n, to_exc, from_in):
     """(unique, bounded) by the topological rules of DESIGN §1."""
     unique = True
     bounded = True
@@ -70,8 +70,3 @@ def reachability(n, src, dst):
            np.empty(n + 2, np.int64), to_exc, from_in)
     return to_exc, from_in
 
-
-def labels(n, src, dst):
-    """Public wrapper: topological (unique, bounded) existence labels."""
-    to_exc, from_in = reachability(n, src, dst)
-    return _labels(n, to_exc, from_in)

@@ -1,6 +1,6 @@
 """`Batch`: networks and their labels as CSR arrays, keyed as the datasets of a shard
-(metabnet.shard) - the one form in which networks travel from the generator, the shards and
-network files to the model.  Built here from Network objects (`as_batch`, `networks_batch`),
+(metabnet.gen.shard) - the one form in which networks travel from the generator, the shards and
+network files to the model.  Built here from Network objects (`as_batch`; with exact labels: metabnet.solve.labels),
 sliced (`take`) and joined (`concat`) here.
 
 Per network: ``n``, ``exists_unique``, ``exists_bounded`` (and, from the generator or a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabnet.network import Network
+from metabnet.network import Kinetics, Network
 
 CSR_EDGE = ("edge_src", "edge_dst", "edge_rate", "edge_km")
 LOG_X_FLOOR = -6.0  # log10 concentrations are floored here in model targets (nodes the intake never reaches have x = 0)
@@ -24,11 +24,14 @@ class Batch(dict):
     def __len__(self):
         return len(self["n"])
 
-    def network(self, i: int, kinetics: str = "linear", name: str = "") -> Network:
+    def network(self, i: int, name: str = "") -> Network:
+        """Network i; Michaelis-Menten where some edge has a finite K (intake edges never do)."""
         e0, e1 = self["edge_ptr"][i], self["edge_ptr"][i + 1]
-        km = self["edge_km"][e0:e1].astype(np.float64) if kinetics == "michaelis-menten" else None
+        km = self["edge_km"][e0:e1].astype(np.float64)
+        mm = bool(np.isfinite(km).any())
         return Network(int(self["n"][i]), self["edge_src"][e0:e1], self["edge_dst"][e0:e1],
-                       self["edge_rate"][e0:e1].astype(np.float64), km, kinetics, name)
+                       self["edge_rate"][e0:e1].astype(np.float64), km if mm else None,
+                       Kinetics.MM if mm else Kinetics.LINEAR, name)
 
     def x(self, i: int) -> np.ndarray | None:
         if not self["exists_bounded"][i]:
@@ -40,7 +43,7 @@ class Batch(dict):
 def as_batch(nets: list[Network], labels=None, family: str = "files") -> Batch:
     """CSR Batch of Network objects; `labels` gives (exists_unique, exists_bounded, x) per
     network, and without them every label is False and no x is stored (what
-    `metabnet.predict.predict` needs to read)."""
+    `metabnet.learn.predict.predict` needs to read)."""
     labels = labels if labels is not None else [(False, False, None)] * len(nets)
     xs = [np.asarray(x, np.float64) if b and x is not None else np.zeros(0) for _, b, x in labels]
     return Batch(
@@ -55,22 +58,6 @@ def as_batch(nets: list[Network], labels=None, family: str = "files") -> Batch:
         exists_bounded=np.array([b for _, b, _ in labels], bool),
         family=np.full(len(nets), family, dtype=object),
         kinetics=np.array([net.kinetics for net in nets], dtype=object))
-
-
-def networks_batch(nets: list[Network], family: str = "files") -> Batch:
-    """CSR Batch of Network objects with labels: those a token JSON file carries
-    (meta "exists_unique" / "x"), else computed by the exact solver."""
-    from metabnet.solve import solve  # the Numba solver loads only when a label is missing
-
-    labels = []
-    for net in nets:
-        if net.meta.get("exists_unique") is not None:
-            x = net.meta.get("x")
-            labels.append((net.meta["exists_unique"], x is not None, x))
-        else:
-            r = solve(net)
-            labels.append((r["exists_unique"], r["exists_bounded"], r["x"]))
-    return as_batch(nets, labels, family)
 
 
 # ---- slicing and joining -------------------------------------------------------------

@@ -1,13 +1,16 @@
 """File I/O shared by every reader and writer of network files: the one-line `FormatError`,
-reading text and JSON, writing through a temporary name, and numbers that read back exactly.
+reading text and JSON, writing through a temporary name (`AtomicFile`, `atomic_write`: the one way
+every writer of metabnet writes a file), and numbers that read back exactly.
 
 Imports nothing of the project's, so any module may use it.
 """
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
+import re
 from pathlib import Path
 
 
@@ -40,14 +43,53 @@ def display_path(path) -> str:
         return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_text(path) -> str:
-    """The UTF-8 text of the file at `path`; FormatError when unreadable, not UTF-8 or empty."""
+# Byte-order marks, longest first (the UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = ((codecs.BOM_UTF32_LE, "UTF-32-LE"), (codecs.BOM_UTF32_BE, "UTF-32-BE"),
+         (codecs.BOM_UTF8, "UTF-8"), (codecs.BOM_UTF16_LE, "UTF-16-LE"), (codecs.BOM_UTF16_BE, "UTF-16-BE"))
+
+
+_LINE_BOM = re.compile("^\ufeff+", re.MULTILINE)
+
+
+def decode_text(path, data: bytes) -> str:
+    """The text of a file's bytes `data`, as users produce it: UTF-8, with or without a
+    byte-order mark, or UTF-16 / UTF-32 with their byte-order mark (what Windows editors write
+    as "Unicode"); the mark is dropped.  FormatError naming the encoding when the bytes do not
+    decode, and for NUL characters, which no network file holds and which UTF-16 or UTF-32
+    text without a byte-order mark shows as - never a misread."""
+    encoding, bom = "UTF-8", b""
+    for mark, name in _BOMS:
+        if data.startswith(mark):
+            encoding, bom = name, mark
+            break
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = data[len(bom):].decode(encoding.lower())
+    except UnicodeDecodeError as e:
+        what = "UTF-8" if not bom else f"{encoding} (its byte-order mark)"
+        line = data[len(bom):len(bom) + e.start].decode(encoding.lower()).count("\n") + 1
+        problem = f"not a {what} text file: byte 0x{data[len(bom) + e.start]:02x} at line {line} does not decode"
+        if not bom:
+            problem += "; save the file as UTF-8"
+        raise FormatError(path, problem) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        hint = ("; is it UTF-16 or UTF-32 text without a byte-order mark? save it as UTF-8"
+                if not bom else "")
+        raise FormatError(path, f"not a text file: it holds NUL characters (line {line}){hint}")
+    # files concatenated with `cat` carry their marks inside: a U+FEFF that begins a line is
+    # a byte-order mark too, never part of a name or a number
+    return _LINE_BOM.sub("", text)
+
+
+def read_text(path) -> str:
+    """The text of the file at `path` (see decode_text: UTF-8, a byte-order mark dropped, or
+    UTF-16 / UTF-32 with one); FormatError when unreadable, not text in those encodings, or
+    empty."""
+    try:
+        data = Path(path).read_bytes()
     except OSError as e:
         raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise FormatError(path, "not a UTF-8 text file") from None
+    text = decode_text(path, data)
     if not text.strip():
         raise FormatError(path, "file is empty")
     return text
@@ -69,28 +111,72 @@ def load_json(path):
     return parse_json(path, read_text(path))
 
 
-def temporary_name(path) -> Path:
-    """The hidden name beside `path` that a file is written under before the rename."""
+def temporary_name(path, suffix: str = ".tmp") -> Path:
+    """The name beside `path` that a file is written under before the rename: NAME + suffix
+    (``.tmp``; ``.part`` for result records, which keep what was written when a run stops)."""
     path = Path(path)
-    return path.with_name(f".{path.name}.tmp")
+    return path.with_name(path.name + suffix)
+
+
+class AtomicFile:
+    """A file written under a temporary name beside `path` (`temporary_name`) and renamed onto
+    `path` when complete (`commit`), so a killed or failed run never leaves a half-written
+    `path`.  Whatever is at the temporary name already - the file of a killed run, or a
+    symbolic link planted there - is removed first (removing a link leaves what it points to
+    untouched); the file is then created exclusively and never through a link, by `open`
+    (O_CREAT | O_EXCL | O_NOFOLLOW) or by a library that creates files itself in an exclusive
+    mode (h5py's "w-", metabnet.gen.shard), so a link planted again in between makes the
+    creation fail instead of being followed."""
+
+    def __init__(self, path, suffix: str = ".tmp"):
+        self.path = Path(path)
+        self.tmp = temporary_name(self.path, suffix)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+    def open(self, mode: str = "w", **kw):
+        """The temporary file, created exclusively, as a file object ("w" text, "wb" bytes)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.tmp, flags, 0o666)
+        try:
+            return os.fdopen(fd, mode, **kw)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode: str = "w", suffix: str = ".tmp", keep_partial: bool = False, **kw):
+    """Yield a file object (`AtomicFile.open`) that becomes `path` when the block ends without
+    an error.  On an error the temporary file is removed, or with `keep_partial` kept (result
+    records: the lines written so far).  OSError is raised as it comes."""
+    file = AtomicFile(path, suffix)
+    try:
+        with file.open(mode, **kw) as f:
+            yield f
+    except BaseException:
+        if not keep_partial:
+            file.discard()
+        raise
+    file.commit()
 
 
 @contextlib.contextmanager
 def atomic_open(path, newline: str | None = None):
-    """Yield a text file (UTF-8) that becomes `path` only when the block ends without an
-    error: it is written under `temporary_name(path)` and renamed, so a killed or failed run
-    never leaves a half-written `path`.  OSError becomes FormatError."""
-    path = Path(path)
-    tmp = temporary_name(path)
+    """Yield a UTF-8 text file that becomes `path` only when the block ends without an
+    error (`atomic_write`); OSError becomes FormatError."""
     try:
-        with open(tmp, "w", encoding="utf-8", newline=newline) as f:
+        with atomic_write(path, "w", encoding="utf-8", newline=newline) as f:
             yield f
-        os.replace(tmp, path)
     except OSError as e:
         raise FormatError(path, f"cannot write file ({e.strerror or e})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def write_text(path, text: str) -> None:

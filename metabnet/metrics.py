@@ -23,6 +23,15 @@ def rel_l1(x_true, x_pred) -> float:
     return float(num / den) if den > 0 else (0.0 if num == 0 else float("inf"))
 
 
+def answer_error(true_exists: bool, quanti: bool, err) -> float:
+    """The error `summary` reads for one answer, from its relative L1 error `err` (None: the
+    predicted x is missing or unusable): NaN where there is no value to score (no true
+    equilibrium, or a model of existence only), inf where x is missing."""
+    if not (true_exists and quanti):
+        return float("nan")
+    return float("inf") if err is None else float(err)
+
+
 def summary(true_cls, pred_cls, err) -> dict:
     """Counts, accuracy and the within-tolerance shares of one group.  `err` is the relative
     L1 error of each network (NaN where there is no true equilibrium or no quantitative task)."""

@@ -39,10 +39,23 @@ which keeps the spread: a model outside the range can usually be brought into it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
-KINETICS = ("linear", "michaelis-menten")
+
+class Kinetics(StrEnum):
+    """How a reaction's flux depends on its substrate; the value is the JSON / CLI spelling."""
+    LINEAR = "linear"  # rate * x
+    MM = "michaelis-menten"  # V x / (K + x)
+
+    @property
+    def code(self) -> int:
+        """The kernels' code (metabnet.kernels.generator C_KINETICS): 0 linear, 1 Michaelis-Menten."""
+        return KINETICS.index(self)
+
+
+KINETICS = tuple(Kinetics)
 RATE_MIN, RATE_MAX = 1e-12, 1e12  # accepted rates, intakes and Michaelis constants (module doc)
 RATE_SPREAD = 1e9  # largest / smallest non-intake rate (and K) of one network
 
@@ -58,7 +71,7 @@ class Network:
     dst: np.ndarray  # (m,) int32
     rate: np.ndarray  # (m,) float64: a_uv, phi_v or e_v (V for Michaelis-Menten)
     km: np.ndarray | None = None  # (m,) float64 Michaelis constants K, None for linear
-    kinetics: str = "linear"
+    kinetics: Kinetics = Kinetics.LINEAR  # a valid spelling given as a str becomes the member
     name: str = ""
     meta: dict = field(default_factory=dict)  # free-form (source file, family, ...)
 
@@ -69,11 +82,18 @@ class Network:
         self.rate = np.ascontiguousarray(self.rate, dtype=np.float64)
         if self.km is not None:
             self.km = np.ascontiguousarray(self.km, dtype=np.float64)
+        if self.kinetics in KINETICS:  # anything else is left for `validate` to name
+            self.kinetics = Kinetics(self.kinetics)
 
     # ---- views -------------------------------------------------------------------
     @property
     def m(self) -> int:
         return int(self.src.shape[0])
+
+    @property
+    def is_mm(self) -> bool:
+        """Michaelis-Menten kinetics (else linear)."""
+        return self.kinetics == Kinetics.MM
 
     @property
     def is_intake(self) -> np.ndarray:
@@ -122,7 +142,7 @@ class Network:
         _in_range(self.rate, np.arange(m), "rate")
         rows = np.flatnonzero(~self.is_intake)
         _spread(self.rate[rows], rows, "rates of the non-intake reactions")
-        if self.kinetics == "michaelis-menten":
+        if self.is_mm:
             if self.km is None or self.km.shape != (m,):
                 raise NetworkError("Michaelis-Menten network needs a K for every reaction")
             k = self.km[rows]
@@ -137,7 +157,7 @@ class Network:
 
     # ---- DESIGN §5 JSON object -------------------------------------------------------
     def to_dict(self) -> dict:
-        mm = self.kinetics == "michaelis-menten"
+        mm = self.is_mm
         edges, intake, excretion = [], [], []
         for i in range(self.m):
             u, v, r = int(self.src[i]), int(self.dst[i]), _num(self.rate[i])
@@ -156,10 +176,10 @@ class Network:
         """Build from the DESIGN §5 object; raise NetworkError on any malformed field."""
         if not isinstance(d, dict):
             raise NetworkError("expected a JSON object for a network")
-        kinetics = d.get("kinetics", "linear")
+        kinetics = d.get("kinetics", Kinetics.LINEAR)
         if kinetics not in KINETICS:
             raise NetworkError(f"unknown kinetics {kinetics!r}")
-        mm = kinetics == "michaelis-menten"
+        mm = kinetics == Kinetics.MM
         try:
             n = d["n"]
         except KeyError:

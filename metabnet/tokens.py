@@ -1,6 +1,6 @@
 """The paper's token encoding (DESIGN §4): the vocabulary, and encoding and decoding of
 networks and answers; the pure-Python reference for the Numba tokenizer (kernels.tokenize).
-Token JSON files are read and written in metabnet.formats; this module does no file I/O.
+Token JSON files are read and written in metabnet.io.formats; this module does no file I/O.
 
 Input:  ``N{n}``, then ``N{u} N{v}`` for every edge in the network's own edge order (node 0 is
         the intake, n+1 the excretion), followed by the weight ``N{w}`` in a weighted graph.
@@ -35,7 +35,7 @@ _DIGIT_SET = set(DIGITS)
 # ---- encoding --------------------------------------------------------------------------
 def encode_input(net: Network, weighted: bool = True) -> list[str]:
     """`N{n}` then `N{u} N{v} [N{w}]` per edge; ValueError when an id or weight does not fit."""
-    if net.kinetics != "linear":
+    if net.is_mm:
         raise ValueError(f"network {net.name!r}: the token encoding covers linear kinetics only")
     ids = np.concatenate(([net.n], net.src, net.dst))
     if ids.min() < 0 or ids.max() > MAX_ID:

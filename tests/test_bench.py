@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from metabnet.bench import BENCHES, exponents
+from metabnet.bench.suite import BENCHES, exponents
 from metabnet.cli.bench import SECTIONS
 from metabnet.cli.main import main
 

@@ -110,7 +110,7 @@ def test_solve_and_score_a_folder_of_shards(shards, tmp_path):
 
 
 def test_manifest_is_recognised_by_content(tmp_path):
-    from metabnet.formats import iter_network_files
+    from metabnet.io.formats import iter_network_files
 
     net = {"name": "toy", "n": 1, "edges": [], "intake": [[1, 1.0]], "excretion": [[1, 2.0]]}
     manifest = {"config": {"family": "erdos"}, "seed": 0, "count": 1, "shard_size": 10}
@@ -133,3 +133,19 @@ def test_a_bad_h5_file_in_a_folder_is_one_error(tmp_path):
     r = CliRunner().invoke(main, ["solve", str(tmp_path)])
     assert r.exit_code == 1 and '"name": "y"' in r.stdout
     assert "x.h5: not a readable HDF5 file" in r.stderr and "1 file(s) failed" in r.stderr
+
+
+def test_the_exact_solver_runs_without_torch(tmp_path):
+    # torch is an optional extra: `solve` and `score --model solver` must not need it
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "cycle_bottlenecks.jsonl"
+    shim = ("import sys; sys.modules['torch'] = None; "  # any `import torch` raises ImportError
+            "from metabnet.cli.main import main; main()")
+    for args in (["solve", str(data)], ["score", "--model", "solver", str(data)]):
+        r = subprocess.run([sys.executable, "-c", shim, *args], capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (args, r.stderr[-2000:])
+        recs = [json.loads(line) for line in r.stdout.splitlines()]
+        assert len(recs) == 3 and all(rec["method"] != "model" for rec in recs), args

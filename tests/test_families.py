@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 import naive
 from metabnet.cli.main import main
-from metabnet.generate import FAMILIES, GenConfig, generate
-from metabnet.kernels import batch as kb
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
+from metabnet.kernels import generator as kg
 
 HARD = [f for f in FAMILIES if FAMILIES[f].hard]
 SHAPES = ["bowtie", "layered", "modular"]
@@ -98,7 +99,7 @@ def test_paper_family_draws_a_range_of_ends():
     assert counts == {1, 2, 3}
     # without a range, the paper families keep the bytes they had (no extra draw)
     v = GenConfig().vector()
-    assert v[kb.C_N_INTAKE_HI] == v[kb.C_N_INTAKE] == 1 and v[kb.C_N_EXCRETION_HI] == v[kb.C_N_EXCRETION] == 1
+    assert v[kg.C_N_INTAKE_HI] == v[kg.C_N_INTAKE] == 1 and v[kg.C_N_EXCRETION_HI] == v[kg.C_N_EXCRETION] == 1
 
 
 @pytest.mark.parametrize("family", HARD)
@@ -120,7 +121,7 @@ def test_michaelis_menten_labels_match_naive(family):
     b = generate(cfg, 30, seed=8)
     assert not (b["flags"] & 1).any()
     for i in range(len(b)):
-        net = b.network(i, "michaelis-menten")
+        net = b.network(i)
         ref = naive.equilibrium_newton(net)
         assert (ref is not None) == bool(b["exists_bounded"][i]), i
         if ref is not None:
@@ -180,7 +181,7 @@ def test_same_bytes_on_one_or_more_threads(family):
 
 
 def test_gen_export_and_eval_columns(tmp_path):
-    from metabnet.loader import ShardIndex
+    from metabnet.learn.loader import ShardIndex
 
     out = tmp_path / "trap"
     r = CliRunner().invoke(main, ["gen", "--out", str(out), "--family", "trap", "--count", "60",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from metabnet.fileio import FormatError
-from metabnet.formats import iter_network_files, read_networks, write_networks
+from metabnet.io.formats import iter_network_files, read_networks, write_networks
 from metabnet.network import Network
 
 SEEDS = range(40)
@@ -235,7 +235,7 @@ def check_bad_file(path, content, problem, line=None):
 
 def test_unreadable_files(tmp_path):
     (tmp_path / "folder.json").mkdir()
-    (tmp_path / "binary.tsv").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / "binary.tsv").write_bytes(b"\x80\xfe\x00garbage")  # \xff\xfe would be a UTF-16 byte-order mark
     for name, problem in [("missing.json", "cannot read file"), ("folder.json", "cannot read file"),
                           ("binary.tsv", "not a UTF-8")]:
         with pytest.raises(FormatError, match=problem) as e:

@@ -20,10 +20,11 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.dataset import Plan, run
-from metabnet.formats import read_networks, write_networks
-from metabnet.generate import GenConfig, generate
-from metabnet.shard import read_shard
+from metabnet.gen.dataset import Plan, run
+from metabnet.io.formats import read_networks, write_networks
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
+from metabnet.gen.shard import read_shard
 
 # torch's thread count decides the order of float sums: one thread here and in subprocesses
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}

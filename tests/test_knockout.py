@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from test_score import Oracle, checkpoint, networks
 
-from metabnet import knockout as ko
+from metabnet.score import knockout as ko
 from metabnet.cli.main import main
-from metabnet.formats import write_networks
+from metabnet.io.formats import write_networks
 from metabnet.network import Network
-from metabnet.score import Scorer
+from metabnet.score.scorer import Scorer
 from metabnet.solve import solve
 
 # 0 -2-> 1, 1 -1-> 2, 2 -1-> out, 1 -1-> out: x1 = 2 / 2 = 1, x2 = 1

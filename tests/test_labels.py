@@ -8,7 +8,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import naive
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.solve import solve
 
 KINETICS = ["linear", "michaelis-menten"]
@@ -21,14 +22,14 @@ def rel_l1(a, b):
 @pytest.mark.parametrize("method", ["direct", "ode"])
 @pytest.mark.parametrize("kinetics", KINETICS)
 def test_gen_and_solve_give_the_same_labels_and_bytes(kinetics, method):
-    """gen (kernels.batch) and solve (metabnet.solve) call the same routine: the same
+    """gen (kernels.generator) and solve (metabnet.solve.dispatch) call the same routine: the same
     labels, equilibria equal to the last bit, on every family."""
     for k, family in enumerate(FAMILIES):
         cfg = GenConfig(family=family, kinetics=kinetics, method=method, size="custom", n_min=20, n_max=40,
                         intake_scale=0.05 if kinetics != "linear" else 1.0)
         b = generate(cfg, 12, seed=3 + k)
         for i in range(len(b)):
-            r = solve(b.network(i, kinetics), method)
+            r = solve(b.network(i), method)
             where = f"{family} {kinetics} {method} network {i}"
             assert (r["exists_unique"], r["exists_bounded"]) == (b["exists_unique"][i], b["exists_bounded"][i]), where
             if r["exists_bounded"]:
@@ -43,7 +44,7 @@ def test_warm_starts_change_nothing_but_the_work():
     rng = np.random.default_rng(0)
     warm = 0
     for i in range(len(b)):
-        net = b.network(i, "michaelis-menten")
+        net = b.network(i)
         cold = solve(net)
         x = np.array(cold["x"]) if cold["x"] is not None else rng.uniform(0, 5, net.n)
         for x0 in (x, x * rng.uniform(0.5, 2.0, net.n), np.full(net.n, np.nan)):
@@ -75,7 +76,7 @@ def test_mm_certificates_hold_under_long_integrations(intake_scale):
         cfg = GenConfig(family=family, kinetics="michaelis-menten", intake_scale=intake_scale)
         b = generate(cfg, 6, seed=60 + k, shard=2)
         for i in range(len(b)):
-            net = b.network(i, "michaelis-menten")
+            net = b.network(i)
             if not naive.labels(net)[1]:
                 continue  # topology decides: fed mass with no way out
             r = solve(net)

@@ -10,15 +10,15 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.dataset import Plan, run
-from metabnet.generate import GenConfig
+from metabnet.gen.dataset import Plan, run
+from metabnet.gen.config import GenConfig
 from metabnet.batch import take
-from metabnet.archs import ARCHS, node_arrays
-from metabnet.loader import GenStream, ShardIndex, Stream
+from metabnet.learn.archs import ARCHS, node_arrays
+from metabnet.learn.loader import GenStream, ShardIndex, Stream
 from metabnet.metrics import rel_l1, report, summary
-from metabnet.model import ModelConfig, build, init_weights
-from metabnet.predict import load_model, to_device
-from metabnet.train import TrainConfig, train
+from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.predict import load_model, to_device
+from metabnet.learn.train import TrainConfig, train
 
 TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
 
@@ -212,7 +212,7 @@ def test_tiny_model_overfits_tiny_set(tiny, tmp_path, arch, task):
     model, ck = load_model(tmp_path / "model.pt")
     assert model.config.arch == arch and ck["state"]["step"] == steps
     if arch == "seq2seq":  # beam search agrees with greedy decoding on what it memorised
-        from metabnet.predict import predict
+        from metabnet.learn.predict import predict
         index = ShardIndex(tiny)
         data = index.read_all()
         index.close()
@@ -260,7 +260,7 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     index = ShardIndex(tiny)
     b = index.read(0, 0, 10)
     index.close()
-    from metabnet.formats import write_networks
+    from metabnet.io.formats import write_networks
     nets = [b.network(i, name=f"net{i}") for i in range(10)]
     write_networks(files / "some.jsonl", nets[:6])
     for i, net in enumerate(nets[6:]):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import naive
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.solve import solve
 
 SETS = [(f, k) for f in FAMILIES for k in ("linear", "michaelis-menten")]
@@ -51,7 +52,7 @@ def test_ode_matches_scipy_solve_ivp(kinetics, size):
                         balance="ratio", ratio=0.5)
         b = generate(cfg, count, seed=40 + k, shard=3)
         for i in range(len(b)):
-            net = b.network(i, kinetics)
+            net = b.network(i)
             ours = solve(net, "ode")
             x_ref, ok = naive.integrate_ivp(net)
             where = f"{family} {kinetics} network {i} (n={net.n})"

@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 import naive
-from metabnet import sbml
+from metabnet.io import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError, atomic_open, display_path
-from metabnet.formats import MAX_STEM, file_stems, read_networks, write_folder, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.io.formats import MAX_STEM, file_stems, read_networks, write_folder, write_networks
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels.equilibrium import BeyondRange
 from metabnet.network import RATE_MAX, RATE_MIN, RATE_SPREAD, Network, NetworkError
 from metabnet.progress import LogProgress, progress_bar
@@ -85,7 +86,7 @@ def test_accepted_range_gives_right_labels():
                  150, seed=12)
     decided = beyond = 0
     for i in range(len(b)):
-        net = _spread_out(b.network(i, "michaelis-menten"), rng, span)
+        net = _spread_out(b.network(i), rng, span)
         try:
             r = solve(net)
         except BeyondRange:  # no certified verdict (near capacity, or divergence unproved)
@@ -247,6 +248,50 @@ def test_atomic_open_leaves_nothing_half_written(tmp_path):
     with atomic_open(path) as f:
         f.write("{}")
     assert path.read_text() == "{}" and list(tmp_path.iterdir()) == [path]
+
+
+# a symbolic link planted at the temporary name an output is written under is never followed
+# (issue 21): the file it points to stays as it was, and the output is written whole
+@pytest.mark.parametrize("command, temporary", [
+    (["solve"], "out.jsonl.part"),
+    (["score", "--model", "solver"], "out.jsonl.part"),
+    (["score", "--model", "solver", "--format", "csv"], "out.x.csv.part"),
+    (["convert"], "out.jsonl.tmp"),
+    (["convert", "--to", "json"], "folder/ok.json.tmp"),
+])
+def test_a_link_planted_at_the_temporary_name_is_not_followed(tmp_path, command, temporary):
+    src = tmp_path / "in" / "nets.jsonl"
+    src.parent.mkdir()
+    write_networks(src, [OK])
+    out = tmp_path / ("folder" if "--to" in command else "out.jsonl")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (tmp_path / "folder").mkdir()
+    link = tmp_path / temporary
+    link.symlink_to(victim)
+    args = [command[0], src, out, *command[1:]] if command[0] == "convert" else [*command, src, "--out", out]
+    r = run(*args)
+    assert r.exit_code == 0, r.output
+    assert victim.read_text() == "precious\n" and not link.is_symlink()
+    if command[0] == "convert":
+        names = [net.name for net in read_networks(out / "ok.json" if out.is_dir() else out)]
+    elif "csv" in command:
+        names = [row["name"] for row in csv.DictReader(io.StringIO(out.read_text()))]
+    else:
+        names = [json.loads(line)["name"] for line in out.read_text().splitlines()]
+    assert names == ["ok"]
+
+
+def test_atomic_write_never_creates_through_a_link(tmp_path):
+    from metabnet.fileio import AtomicFile
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    file = AtomicFile(tmp_path / "out.txt")
+    file.tmp.symlink_to(victim)  # planted after the temporary name was cleared
+    with pytest.raises(FileExistsError):
+        file.open("w")
+    assert victim.read_text() == "precious"
 
 
 # ---- progress in logs ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """SBML: exact round trips, the law forms a reader meets in other tools' files, a one-line error
 naming the file and the reaction for every kind of bad file, `metabnet convert` across all
-formats, and libRoadRunner's steady state of the exported model against metabnet.solve."""
+formats, and libRoadRunner's steady state of the exported model against metabnet.solve.dispatch."""
 import math
 import pickle
 
@@ -10,11 +10,12 @@ import pytest
 from click.testing import CliRunner
 from test_formats import assert_same, check_bad_file, random_network, relabel_by_first_appearance
 
-from metabnet import sbml
+from metabnet.io import sbml
 from metabnet.cli.main import main
 from metabnet.fileio import FormatError
-from metabnet.formats import read_networks, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.io.formats import read_networks, write_networks
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.network import Network
 from metabnet.solve import solve
 
@@ -27,7 +28,7 @@ def generated(kinetics: str, count: int, seed: int, n_max: int = 30) -> list[Net
                     w_min=0.1, w_max=10, intake_scale=1.0 if kinetics == "linear" else 0.05,
                     balance="ratio", ratio=1.0)
     batch = generate(cfg, count, seed=seed)
-    return [batch.network(i, kinetics, f"{kinetics}-{seed}-{i}") for i in range(count)]
+    return [batch.network(i, f"{kinetics}-{seed}-{i}") for i in range(count)]
 
 
 # ---- round trips ---------------------------------------------------------------------------
@@ -325,7 +326,7 @@ def test_convert_errors(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xml", "file.txt", "ok.json"]
 
 
-# ---- libRoadRunner: an independent simulator agrees with metabnet.solve ---------------------------
+# ---- libRoadRunner: an independent simulator agrees with metabnet.solve.dispatch ---------------------------
 def roadrunner_steady_state(text: str, species: list[str]) -> tuple[np.ndarray, str]:
     """Concentrations of `species` at libRoadRunner's steady state: NLEQ2 at relative tolerance
     1e-12 from x(0) = 0, or, where it fails, CVODE from x(0) = 0 to t = 1e6 at 1e-12 / 1e-15."""

@@ -12,12 +12,14 @@ import torch
 from click.testing import CliRunner
 
 from metabnet.cli.main import main
-from metabnet.formats import iter_network_files, read_networks, write_networks
-from metabnet.generate import GenConfig, generate
+from metabnet.io.formats import iter_network_files, read_networks, write_networks
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.metrics import TOLERANCES, rel_l1, summary
-from metabnet.model import ModelConfig, build, init_weights
+from metabnet.learn.model import ModelConfig, build, init_weights
 from metabnet.network import Network
-from metabnet.score import ModelLimits, Scorer, flux_residual, score_files
+from metabnet.score import score_files
+from metabnet.score.scorer import ModelLimits, Scorer, flux_residual
 from metabnet.solve import solve
 
 TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
@@ -28,7 +30,7 @@ MM = dict(kinetics="michaelis-menten", balance="ratio", ratio=0.8)
 def networks(count, seed, kinetics="linear", prefix="net", **kw):
     cfg = GenConfig(**{**SMALL, **(MM if kinetics != "linear" else {}), **kw})
     b = generate(cfg, count, seed=seed)
-    return [b.network(i, kinetics, name=f"{prefix}{i}") for i in range(count)]
+    return [b.network(i, name=f"{prefix}{i}") for i in range(count)]
 
 
 class Oracle(torch.nn.Module):
@@ -200,12 +202,12 @@ def test_model_limits():
     small = networks(1, seed=1)[0]
     need = max(3 + 3 * small.m, 12 * small.n + 3)  # <s> N{n} (u v w)* </s>; N1 and 12 tokens a value
     assert ModelLimits(64, ("linear",)).reason(small, replace(seq, max_len=need), True) is None
-    assert f"{need} tokens" in ModelLimits(64, ("linear",)).reason(small, replace(seq, max_len=need - 1), True)
+    assert f"{need} tokens" in ModelLimits(64, ("linear",)).reason(small, replace(seq, max_len=need - 1), True).text
     assert ModelLimits(64, ("linear",)).reason(small, replace(graph, max_len=need - 1), True) is None
-    assert "trained on at most 4" in ModelLimits(4, None).reason(small, graph, True)
-    assert "kinetics" in ModelLimits(None, ("michaelis-menten",)).reason(small, graph, True)
+    assert "trained on at most 4" in ModelLimits(4, None).reason(small, graph, True).text
+    assert "kinetics" in ModelLimits(None, ("michaelis-menten",)).reason(small, graph, True).text
     tight = replace(flux, iters_max=small.n + 3)  # one node short: n + iters_extra iterations needed
-    assert f"the flux model iterates at most {small.n + 3} times" in ModelLimits(None, None).reason(small, tight, True)
+    assert f"the flux model iterates at most {small.n + 3} times" in ModelLimits(None, None).reason(small, tight, True).text
     assert ModelLimits(None, None).reason(small, replace(flux, iters_max=small.n + 4), True) is None
 
 

@@ -7,10 +7,11 @@ import h5py
 import numpy as np
 import pytest
 
-import metabnet.dataset as dataset
-from metabnet.dataset import Plan, run
-from metabnet.generate import GenConfig, generate
-from metabnet.shard import FORMAT_VERSION, MAGIC, ShardError, ShardWriter, open_shard, read_shard
+import metabnet.gen.dataset as dataset
+from metabnet.gen.dataset import Plan, run
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
+from metabnet.gen.shard import FORMAT_VERSION, MAGIC, ShardError, ShardWriter, open_shard, read_shard
 
 
 @pytest.mark.parametrize("kinetics", ["linear", "michaelis-menten"])
@@ -32,7 +33,7 @@ def test_round_trip_every_field(tmp_path, kinetics):
             continue
         np.testing.assert_array_equal(got[k], whole[k].astype(got[k].dtype), err_msg=k)
     for i in (0, 299, 300, 499):
-        assert got.network(i, kinetics).to_dict() == whole.network(i, kinetics).to_dict()
+        assert got.network(i).to_dict() == whole.network(i).to_dict()
 
 
 def test_node_values_only_for_bounded(tmp_path):
@@ -222,8 +223,8 @@ def test_tampered_shard_gives_one_error_line_naming_it(tmp_path, what):
     from click.testing import CliRunner
 
     from metabnet.cli.main import main
-    from metabnet.formats import FormatError, read_networks
-    from metabnet.loader import ShardIndex
+    from metabnet.io.formats import FormatError, read_networks
+    from metabnet.learn.loader import ShardIndex
 
     change, problem = TAMPER[what]
     cfg = GenConfig(size="custom", n_min=8, n_max=12, weights="log-uniform", w_min=0.5, w_max=5,
@@ -270,3 +271,69 @@ def test_zstd_shards_read_by_plain_h5py_and_gzip_shards_still_read(tmp_path):
     got, _, _ = read_shard(tmp_path / "gzip.h5")
     for k in ("n", "edge_src", "edge_dst", "edge_rate", "x", "exists_unique"):
         np.testing.assert_array_equal(got[k], a[k].astype(got[k].dtype), err_msg=k)
+
+
+# ---- declared sizes are checked against the file before anything is read (issue 21) --------
+def _small_shard(path):
+    cfg = GenConfig(size="custom", n_min=8, n_max=12)
+    w = ShardWriter(path, cfg, 1, 0, 0)
+    w.append(generate(cfg, 40, seed=1))
+    w.close()
+
+
+def _declare(name, length):
+    """Replace dataset `name` by a compressed one that declares `length` values and stores none."""
+    def change(f):
+        dtype = f[name].dtype
+        del f[name]
+        f.create_dataset(name, shape=(length,), maxshape=(None,), dtype=dtype, chunks=(1 << 16,),
+                         compression="gzip")
+    return change
+
+
+def _grow_count(f):
+    for name in ("n", "exists_unique", "exists_bounded", "residual", "redeemed", "iterations", "attempts",
+                 "flags", "edge_ptr", "node_ptr"):
+        _declare(name, 10**9 + (name.endswith("_ptr")))(f)
+    f.attrs["count"] = 10**9
+
+
+@pytest.mark.parametrize("change, problem", [
+    (_declare("x", 10**10), "dataset 'x' declares 10,000,000,000 values"),
+    (_declare("edge_src", 5 * 10**9), "dataset 'edge_src' declares 5,000,000,000 values"),
+    (_grow_count, "declares 1,000,000,000 values"),
+    (lambda f: f.create_dataset("extra", data=np.zeros(3)), "unknown dataset 'extra'"),
+], ids=["x", "edges", "count", "unknown"])
+def test_a_shard_declaring_more_than_it_can_hold_is_refused(tmp_path, change, problem):
+    from click.testing import CliRunner
+
+    from metabnet.cli.main import main
+
+    path = tmp_path / "bomb.h5"
+    _small_shard(path)
+    with h5py.File(path, "r+") as f:
+        change(f)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(ShardError) as e:
+        open_shard(path)
+    assert str(e.value).startswith(f"{path}: ") and problem in str(e.value) and "\n" not in str(e.value)
+    for command in (["info", str(path)], ["export", str(path)], ["solve", str(path)]):
+        r = CliRunner().invoke(main, command)
+        assert r.exit_code == 1 and problem in r.output, (command, r.output)
+
+
+def test_a_slice_reads_only_its_networks(tmp_path, monkeypatch):
+    path = tmp_path / "s.h5"
+    _small_shard(path)
+    whole, _, _ = read_shard(path)
+    with open_shard(path) as shard:
+        part = shard.read(10, 13)
+        assert len(part) == 3 and part["edge_ptr"][0] == 0
+        for i in range(3):
+            assert part.network(i).to_dict() == whole.network(10 + i).to_dict()
+        np.testing.assert_array_equal(part["x"], whole["x"][whole["node_ptr"][10]:whole["node_ptr"][13]])
+        firsts = [a for a, _ in shard.slices()]
+        assert firsts == [0]
+        monkeypatch.setattr("metabnet.gen.shard.SLICE_EDGES", 100)  # slices of at most 100 edges
+        sizes = [(a, len(b), int(b["edge_ptr"][-1])) for a, b in shard.slices()]
+        assert sum(k for _, k, _ in sizes) == 40 and all(m <= 100 for _, _, m in sizes) and len(sizes) > 1

@@ -8,12 +8,12 @@ from click.testing import CliRunner
 
 import metabnet
 from metabnet.cli.main import main
-from metabnet.evaluate import evaluate
-from metabnet.formats import write_networks
-from metabnet.generate import GenConfig
-from metabnet.loader import GenStream
-from metabnet.predict import load_model
-from metabnet.shipped import DEFAULT
+from metabnet.learn.evaluate import evaluate
+from metabnet.io.formats import write_networks
+from metabnet.gen.config import GenConfig
+from metabnet.learn.loader import GenStream
+from metabnet.learn.predict import load_model
+from metabnet.learn.shipped import DEFAULT
 from test_score import networks
 
 

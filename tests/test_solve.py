@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import metabnet.solve as msolve
 from metabnet.cli.main import main
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.network import Network
-from metabnet.solve import SolveError, solve
+from metabnet.solve import SolveError, limits, solve
 
 
 def test_a_billion_nodes_is_refused_naming_the_file(tmp_path):
@@ -42,7 +42,7 @@ def test_isolated_nodes_change_nothing_else(kinetics):
     cfg = GenConfig(size="custom", n_min=10, n_max=20, kinetics=kinetics, intake_scale=0.02)
     b = generate(cfg, 30, seed=4)
     for i in range(len(b)):
-        net = b.network(i, kinetics)
+        net = b.network(i)
         wide = Network(net.n + 3, net.src, np.where(net.dst == net.n + 1, net.n + 4, net.dst), net.rate,
                        net.km, kinetics)
         a, w = solve(net), solve(wide)
@@ -55,7 +55,7 @@ def test_isolated_nodes_change_nothing_else(kinetics):
 
 
 def test_too_many_nodes_with_reactions_is_refused(monkeypatch):
-    monkeypatch.setattr(msolve, "MAX_SPARSE", 5)
+    monkeypatch.setattr(limits, "MAX_SPARSE", 5)
     net = Network(6, [0, 1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7], np.ones(7), name="chain")
     net.meta["file"] = "chain.json"
     with pytest.raises(SolveError, match=r"^chain: 6 nodes with reactions, more than the sparse "

@@ -1,4 +1,4 @@
-"""metabnet.sparse against the dense kernels and numpy: the same labels, the same x, the same
+"""metabnet.solve.sparse against the dense kernels and numpy: the same labels, the same x, the same
 Newton matrix; a hand-made 10,000-node network checked by its residual."""
 import json
 
@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import metabnet.solve as msolve
+import metabnet.solve.dispatch as msolve
 import naive
-from metabnet import sparse
+from metabnet.solve import limits, sparse
 from metabnet.cli.main import main
-from metabnet.generate import FAMILIES, GenConfig, generate
+from metabnet.gen.config import FAMILIES, GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels import equilibrium as keq
 from metabnet.kernels.kinetics import all_nodes, jacobian
 from metabnet.kernels.reach import reachability
@@ -28,7 +29,7 @@ def test_newton_matrix_is_the_kernels_jacobian(kinetics):
     b = _batch("erdos", kinetics, 20, seed=3)
     rng = np.random.default_rng(0)
     for i in range(len(b)):
-        net = b.network(i, kinetics)
+        net = b.network(i)
         n, km = net.n, net.km_or_nan()
         x = rng.uniform(0, 5, n)
         idx = np.empty(n + 2, np.int64)
@@ -44,7 +45,7 @@ def test_newton_matrix_is_the_kernels_jacobian(kinetics):
 @pytest.mark.parametrize("krylov_min", [10**9, 1])  # sparse LU; preconditioned Krylov
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_linear_sparse_equals_dense_and_numpy(family, krylov_min, monkeypatch):
-    monkeypatch.setattr(sparse, "KRYLOV_MIN", krylov_min)
+    monkeypatch.setattr(limits, "KRYLOV_MIN", krylov_min)
     b = _batch(family, "linear", 40, seed=11)
     methods = []
     for i in range(len(b)):
@@ -68,12 +69,12 @@ def test_michaelis_menten_sparse_newton_equals_dense(family):
     b = _batch(family, "michaelis-menten", 30, seed=5)
     agreed = 0
     for i in range(len(b)):
-        net = b.network(i, "michaelis-menten")
+        net = b.network(i)
         km = net.km_or_nan()
         d = keq.solve(net.n, net.src, net.dst, net.rate, km)
         try:
             s = sparse.solve(net.n, net.src, net.dst, net.rate, km)
-        except sparse.NeedsDense:  # handed to the dense kernels (metabnet.solve): near capacity, stalls
+        except sparse.NeedsDense:  # handed to the dense kernels (metabnet.solve.dispatch): near capacity, stalls
             continue
         assert s[:2] == d[:2], f"{family} network {i}: labels {s[:2]} != dense {d[:2]}"
         if d[1]:
@@ -120,7 +121,7 @@ def test_ten_thousand_nodes_by_residual():
 
 def test_solve_sends_large_networks_to_sparse_and_agrees():
     for kinetics in ("linear", "michaelis-menten"):
-        net = _big(sparse.SPARSE_MIN + 50, 3 * (sparse.SPARSE_MIN + 50), seed=4, kinetics=kinetics)
+        net = _big(limits.SPARSE_MIN + 50, 3 * (limits.SPARSE_MIN + 50), seed=4, kinetics=kinetics)
         r = msolve.solve(net)
         assert r["method"] in ("sparse-lu", "sparse-newton"), r["method"]
         d = keq.solve(net.n, net.src, net.dst, net.rate, net.km_or_nan())
@@ -129,11 +130,11 @@ def test_solve_sends_large_networks_to_sparse_and_agrees():
 
 
 def test_dense_only_work_beyond_the_dense_limit_is_refused_in_one_line(monkeypatch, tmp_path):
-    monkeypatch.setattr(sparse, "DENSE_MAX", sparse.SPARSE_MIN)
-    net = _big(sparse.SPARSE_MIN + 1, 3 * sparse.SPARSE_MIN, seed=1)
+    monkeypatch.setattr(limits, "DENSE_MAX", limits.SPARSE_MIN)
+    net = _big(limits.SPARSE_MIN + 1, 3 * limits.SPARSE_MIN, seed=1)
     net.name = "wide"
     assert msolve.solve(net)["exists_unique"]  # direct: sparse
-    k = sparse.SPARSE_MIN
+    k = limits.SPARSE_MIN
     with pytest.raises(msolve.SolveError, match=rf"^wide: {k + 1:,} nodes with reactions, more than the dense "
                                                 rf"solver takes \({k:,}\) for the ODE$"):
         msolve.solve(net, method="ode")
@@ -150,11 +151,9 @@ def test_cli_solve_large_network(tmp_path):
 
 @pytest.mark.parametrize("family", ["erdos", "small_world", "trap"])
 def test_gen_labelled_by_sparse_equals_the_kernels(family, monkeypatch):
-    import metabnet.generate as mgen
-
     cfg = GenConfig(family=family, size="custom", n_min=40, n_max=90)
     dense = generate(cfg, 120, seed=8)
-    monkeypatch.setattr(mgen, "SPARSE_LABEL_MIN", 50)  # kernels.batch.M_DEFER, then metabnet.sparse
+    monkeypatch.setattr(limits, "SPARSE_LABEL_MIN", 50)  # kernels.generator.M_DEFER, then metabnet.solve.sparse
     ours = generate(cfg, 120, seed=8)
     for k in dense:
         if k == "x":

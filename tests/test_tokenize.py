@@ -3,7 +3,8 @@ import numba
 import numpy as np
 import pytest
 
-from metabnet.generate import GenConfig, generate
+from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.kernels.tokenize import decode_outputs, encode_inputs, encode_outputs
 from metabnet.tokens import TOKEN_ID, VOCAB, decode_output, encode_float, encode_input, encode_output
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from metabnet.fileio import FormatError
-from metabnet.formats import read_token_json, write_token_json
+from metabnet.io.formats import read_token_json, write_token_json
 from metabnet.network import Network, NetworkError
 from metabnet.tokens import (TOKEN_ID, VOCAB, decode_float, decode_input, decode_output, encode_float,
                              encode_input, encode_output)

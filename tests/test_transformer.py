@@ -1,16 +1,16 @@
-"""The rate-attention Transformer (metabnet.transformer): shapes, equivariance to relabelling
+"""The rate-attention Transformer (metabnet.learn.transformer): shapes, equivariance to relabelling
 inner nodes, its fixed algebra against numpy references, and a two-step training run."""
 import numpy as np
 import pytest
 import torch
 
-from metabnet.archs import ARCHS
+from metabnet.learn.archs import ARCHS
 from metabnet.batch import as_batch
-from metabnet.generate import GenConfig, generate
-from metabnet.model import ModelConfig, build, init_weights
-from metabnet.predict import to_device
-from metabnet.train import TrainConfig, train
-from metabnet.transformer import AlgebraConfig, Graph
+from metabnet.gen import GenConfig, generate
+from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.predict import to_device
+from metabnet.learn.train import TrainConfig, train
+from metabnet.learn.transformer import AlgebraConfig, Graph
 
 torch.set_num_threads(1)
 TINY = dict(arch="transformer", task="quanti", d_model=16, n_heads=4, n_enc=2)
@@ -60,7 +60,7 @@ def test_equivariant_to_relabelling_inner_nodes(which, linear, mm):
     b = linear if which == "linear" else mm
     kin = "linear" if which == "linear" else "michaelis-menten"
     rng = np.random.default_rng(0)
-    nets = [b.network(i, kin) for i in range(6)]
+    nets = [b.network(i) for i in range(6)]
     perms = [rng.permutation(net.n) + 1 for net in nets]
     model = _model(seed=3)
     with torch.no_grad():  # a trained-looking model: random, non-zero heads
@@ -126,11 +126,11 @@ def test_algebra_float64_matches_solver_michaelis_menten(mm):
 def test_saturated_node_has_no_equilibrium():
     """One Michaelis-Menten reaction out of node 1 with V below the intake: inflow reaches
     capacity, the algebra says no; with V above it, x = K f / (V - f)."""
-    from metabnet.network import Network
+    from metabnet.network import Kinetics, Network
 
     def net(v):  # intake 0 -> 1 (phi 1), 1 -> excretion 2 (V, K 2)
         return Network(1, np.array([0, 1]), np.array([1, 2]), np.array([1.0, v]), np.array([np.nan, 2.0]),
-                       "michaelis-menten")
+                       Kinetics.MM)
     b = as_batch([net(0.5), net(3.0)])
     with torch.no_grad():
         out = _model()(_arrays(b))

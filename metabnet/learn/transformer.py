@@ -63,7 +63,8 @@ class AlgebraConfig:
     mm_rounds: int = 12  # Michaelis-Menten: shares -> throughflow -> x rounds at most
     mm_tol: float = 1e-4  # ... a network stops when no log x moves more than this
     mm_damp: float = 0.5  # each round's shares: (1 - mm_damp) * previous + mm_damp * at the new x
-    newton: int = 30  # Newton steps of the per-node saturation readout
+    newton: int = 30  # Newton steps of the per-node saturation readout at most
+    newton_tol: float = 1e-10  # ... stopping when no x moves by more than this, relatively
     margin_scale: float = 10.0  # logit per unit of the untrained "ok" margin
     x_cap: float = 1e30  # concentration of a saturated node (stands for infinity)
 
@@ -94,6 +95,12 @@ class Graph(dict):
         return cls(B=B, T=T, E=E, n=n, src=src, dst=dst, rate=rate, km=torch.where(mm, km, torch.ones_like(km)),
                    mm=mm, real=real, valid=valid, inner=inner, is_ex=is_ex, phi=phi)
 
+    def take(self, idx) -> "Graph":
+        """The networks `idx` (LongTensor) of this batch."""
+        sub = Graph({k: v[idx] if torch.is_tensor(v) else v for k, v in self.items()})
+        sub["B"] = len(idx)
+        return sub
+
 
 class RateShares(nn.Module):
     """The rate-share head: softmax over a node's successors of log g (B, T, T), where
@@ -114,54 +121,58 @@ class RateShares(nn.Module):
         return share, total
 
 
+class Reach(nn.Module):
+    """can_exit (B, T): the inner nodes with a path to the excretion.  A boolean head over the
+    support of P, iterated: a node exits when one of its successors does - one (T x T) by
+    (T,) product per step, stopping when no node of the batch changes (at most T steps: the
+    longest path), so its cost grows with the batch's longest path, not with T^3."""
+
+    def forward(self, g: Graph, share):
+        A = ((share > 0) & g["inner"][:, :, None]).to(share.dtype)  # (B, T, T) inner u -> w
+        ex = g["is_ex"]
+        for _ in range(g["T"]):
+            new = ex | (torch.bmm(A, ex.to(A.dtype)[..., None])[..., 0] > 0)  # (B, T)
+            if torch.equal(new, ex):
+                break
+            ex = new
+        return ex & g["inner"]
+
+
 class Multiscale(nn.Module):
-    """Throughflow by doubling (module doc).  Returns f (B, T) on inner nodes, can_exit
-    (B, T) bool, levels (B,) used by each network."""
+    """Throughflow by doubling (module doc), for networks whose every inner node can exit.
+    Returns f (B, T) on inner nodes and levels (B,) used by each network."""
 
     def __init__(self, a: AlgebraConfig):
         super().__init__()
         self.a = a
 
-    def forward(self, g: Graph, share, active=None):
-        """share (B, T, T); active: the networks to compute (default all); others get 0."""
+    def forward(self, g: Graph, share):
         B, T = g["B"], g["T"]
         dev = share.device
-        live = torch.arange(B, device=dev) if active is None else active
-        inner, is_ex, n = g["inner"][live], g["is_ex"][live], g["n"][live]
-        P = share[live].to(getattr(torch, self.a.dtype))
+        live = torch.arange(B, device=dev)
+        inner = g["inner"]
+        P = share.to(getattr(torch, self.a.dtype))
         eye = torch.eye(T, dtype=P.dtype, device=dev)
-        io = inner[:, :, None] & inner[:, None, :]
-        stays = inner & (P.sum(-1) == 0)  # a node with no reaction out keeps its mass: it never exits
-        Q = 0.5 * (eye * inner[:, :, None] + P * io + eye * stays[:, :, None])  # (b, T, T) lazy chain
-        R = ((P > 0) & inner[:, :, None]).float()  # boolean reach: inner -> inner or excretion,
-        R = torch.maximum(R, torch.diag_embed((inner | is_ex).float()))  # every node keeping itself
-        f_l = (g["phi"][live] * inner).to(P.dtype)  # (b, T)
+        Q = 0.5 * (eye * inner[:, :, None] + P * (inner[:, :, None] & inner[:, None, :]))  # (B, T, T) lazy chain
+        f_l = (g["phi"] * inner).to(P.dtype)  # (B, T)
         f = torch.zeros(B, T, dtype=torch.float64, device=dev)
         levels = torch.zeros(B, dtype=torch.long, device=dev)
-        can_exit = torch.zeros(B, T, dtype=torch.bool, device=dev)
-        reach_levels = max(1, math.ceil(math.log2(T)))  # 2^reach_levels >= T: R is complete
-        finished = torch.zeros(len(live), dtype=torch.bool, device=dev)
+        finished = torch.zeros(B, dtype=torch.bool, device=dev)
         for j in range(self.a.levels_max):
             if len(live) == 0:
                 break
             f_l = f_l + torch.bmm(f_l[:, None, :], Q)[:, 0]  # f += Q^T f: the next 2^j steps
             Q = torch.bmm(Q, Q)
-            if j < reach_levels:
-                R = torch.bmm(R, R).clamp_(max=1.0)
             mass = Q.sum(-1).amax(-1)  # (b,) most mass still inside after 2^(j+1) steps
-            drained = mass < self.a.tol  # every inner node exits (one that cannot keeps mass 1)
-            ex = (torch.gather(R, 2, (n + 1)[:, None, None].expand(-1, T, 1))[..., 0] > 0) | drained[:, None]
-            stuck = (~ex & inner).any(-1) & (j + 1 >= reach_levels)
-            done = (drained | stuck | (j + 1 == self.a.levels_max)) & ~finished
+            done = ((mass < self.a.tol) | (j + 1 == self.a.levels_max)) & ~finished
             if done.any():  # record a network's answer when it halts ...
                 d = live[done]
-                f[d], levels[d], can_exit[d] = f_l[done].double(), j + 1, ex[done] & inner[done]
+                f[d], levels[d] = f_l[done].double(), j + 1
                 finished = finished | done
             if finished.sum() * 4 >= len(live):  # ... and drop halted ones from the batch in bulk
                 keep = ~finished
-                live, Q, R, f_l, inner, n = live[keep], Q[keep], R[keep], f_l[keep], inner[keep], n[keep]
-                finished = finished[keep]
-        return 0.5 * f * g["inner"], can_exit, levels  # lazy chain: its sum is 2 (I - P^T)^-1 phi
+                live, Q, f_l, finished = live[keep], Q[keep], f_l[keep], finished[keep]
+        return 0.5 * f * inner, levels  # lazy chain: its sum is 2 (I - P^T)^-1 phi
 
 
 class Saturation(nn.Module):
@@ -192,42 +203,55 @@ class Saturation(nn.Module):
             der = torch.where(mm, rate * km / (km + xs) ** 2, 0 * rate)
             F_ = zero.scatter_add(1, src, val) + r_lin * x
             D = zero.scatter_add(1, src, der) + r_lin
-            x = torch.where(free & (D > 0), x + ((f - F_) / D.clamp(min=1e-300)).clamp(min=0), x)
+            x_new = torch.where(free & (D > 0), x + ((f - F_) / D.clamp(min=1e-300)).clamp(min=0), x)
+            if bool(((x_new - x).abs() <= self.a.newton_tol * x_new).all()):
+                x = x_new
+                break
+            x = x_new
         x = torch.where(free, x, torch.where(f > 0, torch.full_like(x, self.a.x_cap), zero))
         return x.clamp(max=self.a.x_cap) * g["inner"], sat
 
 
 class RateAlgebra(nn.Module):
     """shares -> throughflow -> x, once for linear networks, up to mm_rounds for
-    Michaelis-Menten ones.  Returns a dict of (B, T) float64 tensors: f, x, sat, can_exit,
-    share (B, T, T), and levels (B,) summed over rounds."""
+    Michaelis-Menten ones; the throughflow only for networks whose every inner node can exit
+    (the others have no equilibrium: f = 0).  Returns a dict of (B, T) float64 tensors: f, x,
+    sat, can_exit, share (B, T, T), and levels (B,) summed over rounds."""
 
     def __init__(self, a: AlgebraConfig):
         super().__init__()
         self.a = a
-        self.shares, self.multiscale, self.saturation = RateShares(), Multiscale(a), Saturation(a)
+        self.shares, self.reach = RateShares(), Reach()
+        self.multiscale, self.saturation = Multiscale(a), Saturation(a)
 
     @torch.no_grad()
     def forward(self, g: Graph):
         B, T = g["B"], g["T"]
-        x = torch.zeros(B, T, dtype=torch.float64, device=g["n"].device)
-        has_mm = g["mm"].any(-1)  # (B,)
+        dev = g["n"].device
+        x = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        f = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        levels = torch.zeros(B, dtype=torch.long, device=dev)
         share, _ = self.shares(g, x)
-        f, can_exit, levels = self.multiscale(g, share)
+        can_exit = self.reach(g, share)
+        live = torch.nonzero(can_exit.eq(g["inner"]).all(-1))[:, 0]  # networks whose every inner node exits
+        if len(live):
+            f[live], levels[live] = self.multiscale(g.take(live), share[live])
         x, sat = self.saturation(g, f)
-        live = torch.nonzero(has_mm & can_exit.eq(g["inner"]).all(-1))[:, 0]  # MM networks that can exit
+        live = live[g["mm"].any(-1)[live]]  # Michaelis-Menten ones go on
         for _ in range(self.a.mm_rounds - 1):
             if len(live) == 0:
                 break
-            share_new, _ = self.shares(g, x)
-            a = self.a.mm_damp  # (all networks' shares are made: cheap beside the doubling)
-            share[live] = (1 - a) * share[live] + a * share_new[live]
-            f_new, _, lv = self.multiscale(g, share, live)
-            x_new, sat_new = self.saturation(g, f_new)
-            f[live], sat[live], levels[live] = f_new[live], sat_new[live], levels[live] + lv[live]
-            lx_old, lx_new = x[live].clamp(min=1e-300).log(), x_new[live].clamp(min=1e-300).log()
-            x[live] = x_new[live]
-            moved = ((lx_new - lx_old).abs() * g["inner"][live]).amax(-1) > self.a.mm_tol
+            gl = g.take(live)
+            share_new, _ = self.shares(gl, x[live])
+            a = self.a.mm_damp
+            share_l = (1 - a) * share[live] + a * share_new
+            share[live] = share_l
+            f_new, lv = self.multiscale(gl, share_l)
+            x_new, sat_new = self.saturation(gl, f_new)
+            f[live], sat[live], levels[live] = f_new, sat_new, levels[live] + lv
+            lx_old, lx_new = x[live].clamp(min=1e-300).log(), x_new.clamp(min=1e-300).log()
+            x[live] = x_new
+            moved = ((lx_new - lx_old).abs() * gl["inner"]).amax(-1) > self.a.mm_tol
             live = live[moved]
         return {"f": f, "x": x, "sat": sat, "can_exit": can_exit, "share": share, "levels": levels}
 
@@ -253,19 +277,18 @@ class RateAttention(nn.Module):
     def bias(self, log_share, attend, valid):
         """(B, H, T, T) additive mask: log_share (B, T, T) finite (0 off the reactions),
         attend (B, T, T) bool successors or self, valid (B, T) the network's nodes."""
-        ninf = torch.tensor(float("-inf"), device=valid.device)
-        out_mask = torch.where(attend, 0.0, ninf)  # (B, T, T)
-        in_mask, in_share = out_mask.transpose(1, 2), log_share.transpose(1, 2)
-        all_mask = torch.where(valid[:, None, :], 0.0, ninf).expand_as(out_mask)
-        heads = []
-        for h, kind in enumerate(self.kinds):
+        B, T, _ = log_share.shape
+        out_mask = torch.zeros_like(log_share).masked_fill_(~attend, float("-inf"))  # (B, T, T)
+        all_mask = torch.zeros_like(log_share[:, :1]).masked_fill_(~valid[:, None, :], float("-inf"))  # (B, 1, T)
+        bias = torch.empty(B, self.h, T, T, dtype=log_share.dtype, device=log_share.device)
+        for h, kind in enumerate(self.kinds):  # each head written in place (no stack of copies)
             if kind == "out":
-                heads.append(out_mask + self.bias_scale[h] * log_share)
+                bias[:, h] = out_mask + self.bias_scale[h] * log_share
             elif kind == "in":
-                heads.append(in_mask + self.bias_scale[h] * in_share)
+                bias[:, h] = (out_mask + self.bias_scale[h] * log_share).transpose(1, 2)
             else:
-                heads.append(all_mask)
-        return torch.stack(heads, 1)  # (B, H, T, T)
+                bias[:, h] = all_mask
+        return bias  # (B, H, T, T)
 
     def forward(self, x, bias):
         B, T, C = x.shape

@@ -153,3 +153,46 @@ def test_train_two_steps(tmp_path):
                      log_every=1, device="cpu", compile=False)
     last = train(tc, ModelConfig(**TINY), progress=False)
     assert "accuracy" in last and (tmp_path / "run" / "model.pt").exists()
+
+
+def test_two_reactions_out_golden():
+    """Node 1 with intake 1 and two Michaelis-Menten reactions to the excretion (V 2, K 1 and
+    V 3, K 2): x solves 2x/(1+x) + 3x/(2+x) = 1, i.e. 4x^2 + 4x - 2 = 0, x = (sqrt 3 - 1) / 2."""
+    from metabnet.network import Kinetics, Network
+
+    net = Network(1, np.array([0, 1, 1]), np.array([1, 2, 2]), np.array([1.0, 2.0, 3.0]),
+                  np.array([np.nan, 1.0, 2.0]), Kinetics.MM)
+    with torch.no_grad():
+        out = _model()(_arrays(as_batch([net])))
+    assert out["logit"][0] > 0
+    assert abs(10 ** out["log_x"][0, 1].item() - (3 ** 0.5 - 1) / 2) < 1e-5
+
+
+def test_closed_class_cannot_exit():
+    """0 -> 1, 1 -> 2 <-> 3 (a closed class the intake reaches), 1 -> excretion 4: nodes 2 and 3
+    cannot exit, node 1 can; no equilibrium."""
+    from metabnet.network import Network
+
+    net = Network(3, np.array([0, 1, 2, 3, 1]), np.array([1, 2, 3, 2, 4]), np.ones(5))
+    g = Graph.of(_arrays(as_batch([net])))
+    with torch.no_grad():
+        alg = _model().algebra(g)
+        out = _model()(_arrays(as_batch([net])))
+    assert alg["can_exit"][0, 1:4].tolist() == [True, False, False]
+    assert out["logit"][0] < 0
+
+
+def test_reach_matches_reverse_search(linear):
+    g = Graph.of(_arrays(linear))
+    with torch.no_grad():
+        can_exit = _model().algebra(g)["can_exit"]
+    for i in range(len(linear)):
+        net = linear.network(i)
+        reach, changed = {net.n + 1}, True
+        while changed:
+            changed = False
+            for u, v in zip(net.src, net.dst):
+                if 0 < u <= net.n and u != v and v in reach and u not in reach:
+                    reach.add(int(u))
+                    changed = True
+        assert can_exit[i, 1:net.n + 1].tolist() == [v in reach for v in range(1, net.n + 1)]

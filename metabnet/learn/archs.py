@@ -263,7 +263,12 @@ class TransformerArch(FluxArch):
         return None
 
     def describe(self, config):
-        return ""
+        return ("\nwhat it is: a fixed, solver-like algebra with no parameters (rate shares, throughflow "
+                "f = phi + P^T f by doubling, reach to the excretion, Michaelis-Menten saturation "
+                "rounds) that gives nearly all of its accuracy untrained, plus a small learned "
+                f"correction: one weight-tied pre-norm Transformer block iterated {config['n_enc']} times, "
+                "attention biased by the log rate shares; at most "
+                f"{self.limit} inner nodes (dense T x T matrices)")
 
 
 ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch(), TransformerArch())}

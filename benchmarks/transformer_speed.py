@@ -2,7 +2,7 @@
 on the same networks, in one process (one thread: torch.set_num_threads(1), Numba 1 thread).
 
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/transformer_speed.py \
-        [--model RUN/model.pt] [--count 2000] [--family erdos] [--size S] [--kinetics linear]
+        [--model RUN/model.pt] [--flux FLUX.pt] [--count 2000] [--family erdos] [--size S] [--kinetics linear]
 
 Prints networks/s batched (predict, batches of 256 sorted by size) and the median ms of one
 network at a time, with the accuracy (exists_unique) and within-0.1 share reached on them.
@@ -18,7 +18,6 @@ from metabnet.gen import GenConfig, generate
 from metabnet.metrics import rel_l1, summary
 from metabnet.learn.model import ModelConfig, build, init_weights
 from metabnet.learn.predict import load_model, predict
-from metabnet.learn.shipped import DEFAULT
 from metabnet.solve import solve
 
 
@@ -56,6 +55,7 @@ def main():
     ap.add_argument("--size", default="S")
     ap.add_argument("--kinetics", default="linear")
     ap.add_argument("--single", type=int, default=50)
+    ap.add_argument("--flux", default=None, help="a flux model checkpoint to time beside")
     ap.add_argument("--flux-count", type=int, default=256)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -81,9 +81,9 @@ def main():
     if args.model:
         model, _ = load_model(args.model)
         bench_model(f"transformer, trained ({args.model})", model, b, args.single, args.count)
-    if not mm:
-        flux, _ = load_model(DEFAULT)
-        bench_model("flux model (shipped default.pt)", flux, b, min(args.single, 10), args.flux_count)
+    if args.flux and not mm:  # the flux model answers linear kinetics only
+        flux, _ = load_model(args.flux)
+        bench_model(f"flux model ({args.flux})", flux, b, min(args.single, 10), args.flux_count)
 
 
 if __name__ == "__main__":

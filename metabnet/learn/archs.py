@@ -5,6 +5,7 @@ may be.  Every rule that differs between architectures lives here, so the rest o
 never branches on the name; a new architecture is one more entry of `ARCHS` (and its class).
 
 - ``flux`` and ``graph`` read node-padded arrays (`node_arrays`) and answer in one pass;
+- ``transformer`` reads node arrays too: a fixed rate algebra, then a learned correction;
 - ``seq2seq`` reads the paper's tokens (metabnet.kernels.tokenize) and decodes its answer.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Refusal(Enum):
     TRAINED_SIZE = ("too many nodes", "{n} inner nodes (the model was trained on at most {n_max})")
     ITERATIONS = ("too many nodes",
                   "{n} inner nodes (the flux model iterates at most {iters_max} times: {limit} nodes)")
+    DENSE = ("too many nodes", "{n} inner nodes (the transformer model holds dense T x T matrices: at most {limit})")
     TOKENS = ("too long", "{tokens} tokens (the model reads and writes at most {max_len})")
     VOCABULARY = ("outside the vocabulary",
                   "outside the seq2seq vocabulary (node ids and integer rates up to 999, linear kinetics)")
@@ -242,5 +244,33 @@ class Seq2SeqArch(Arch):
 
 
 
-ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch())}
+class TransformerArch(FluxArch):
+    """The rate-attention Transformer (metabnet.learn.transformer): node arrays as flux, dense
+    T x T matrices per network."""
+    name = "transformer"
+    model = "TransformerModel"
+    help = ("a fixed rate-attention algebra (throughflow by doubling, Michaelis-Menten saturation "
+            "rounds) corrected by one weight-tied pre-norm Transformer block")
+    default_width = 32
+    default_layers = 2  # iterations of its one weight-tied block
+    limit = 2048  # inner nodes: its doubling holds T x T matrices per network
+
+    def size_limit(self, config):
+        return self.limit
+
+    def too_large(self, net, config, weighted):
+        if net.n > self.limit:
+            return Refusal.DENSE.because(n=net.n, limit=self.limit)
+        return None
+
+    def describe(self, config):
+        return ("\nwhat it is: a fixed, solver-like algebra with no parameters (rate shares, throughflow "
+                "f = phi + P^T f by doubling, reach to the excretion, Michaelis-Menten saturation "
+                "rounds) that gives nearly all of its accuracy untrained, plus a small learned "
+                f"correction: one weight-tied pre-norm Transformer block iterated {config['n_enc']} times, "
+                "attention biased by the log rate shares; at most "
+                f"{self.limit} inner nodes (dense T x T matrices)")
+
+
+ARCHS = {a.name: a for a in (FluxArch(), GraphArch(), Seq2SeqArch(), TransformerArch())}
 DEFAULT_ARCH = "flux"  # what `metabnet train` trains when --arch is not given

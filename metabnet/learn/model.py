@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from metabnet.learn.archs import ARCHS, DEFAULT_ARCH
+from metabnet.learn.transformer import RateTransformer
 from metabnet.tokens import TOKEN_ID, VOCAB
 
 EDGE_FEATURES = 5  # per reaction: log rate (or log V), log K, is Michaelis-Menten, is intake, is excretion
@@ -427,6 +428,14 @@ class FluxModel(nn.Module):
         return out
 
 
+class TransformerModel(RateTransformer):
+    """The rate-attention Transformer (metabnet.learn.transformer) reading the flux model's
+    local node features, trained with its concentration loss."""
+
+    def __init__(self, c: ModelConfig):
+        super().__init__(c, FluxModel.graph, concentration_loss)
+
+
 def concentration_loss(out, batch):
     """Per network with an equilibrium: mean |error of log10 x| over its reached nodes, plus
     the relative L1 error of x (the paper's score), plus the cross-entropy of "reached"
@@ -470,4 +479,3 @@ def init_weights(model: nn.Module, seed: int = 0) -> nn.Module:
                 if getattr(m, "bias", None) is not None:
                     m.bias.zero_()
     return model
-

@@ -1,0 +1,392 @@
+"""The rate-attention Transformer: existence and concentrations, linear and Michaelis-Menten.
+
+A network's nodes 0..n+1 (intake, inner nodes, excretion; padded to T) are its tokens.
+The model has two parts, run one after the other:
+
+1. ``RateAlgebra`` - fixed, parameter-free attention (architecture, not training):
+   - ``RateShares``: one attention head whose logits are the log rates of a node's reactions
+     out (-inf where there is none): the softmax over its successors is exactly the rate
+     share P[u, w] = g_uw / sum_w' g_uw' with g = rate (linear) or V / (K + x_u)
+     (Michaelis-Menten: the share of each reaction's flux at the node's concentration x_u);
+   - ``Multiscale``: the throughflow f (total flux through each inner node) solves
+     f = phi + P^T f.  Its Neumann series sum_k (P^T)^k phi is summed by doubling - the lazy
+     chain Q = (I + P) / 2 is squared, Q, Q^2, Q^4, ..., and f += Q^T f at each level - so
+     level j covers 2^j steps: reachability in log2(T) levels, a chain that needs 10^6 steps
+     to mix in 20.  Each network halts on its own when the mass still inside (max row sum of
+     Q^(2^j) over inner nodes, a bound on f's relative error) falls below `tol`.  In float32 by default
+     (AlgebraConfig.dtype; float64 gave the same accuracy on the test sets, 2-3x slower), but
+     in float64 for stiff networks (a rate share below 1e-3: rates over 8 decades gave 64%
+     within 0.1 in float32, 97% in float64);
+   - ``Reach``: a boolean head iterated over the support of P (`can_exit`); networks where
+     some inner node cannot exit have no equilibrium and skip the doubling;
+   - ``Saturation``: the concentration from the throughflow, x solving
+     x * sum_e g_e(x) = f (linear: x = f / d; one Michaelis-Menten reaction out:
+     x = K f / (V - f)); Newton from a lower bound, per node.  A node whose inflow reaches its
+     capacity sum V has no finite x (existence fails there);
+   - Michaelis-Menten: shares depend on x, so shares -> throughflow -> x is repeated
+     `mm_rounds` times (from x = 0), each round's shares averaged with the previous ones
+     (`mm_damp`: undamped rounds oscillate, a node saturating at one round and not the next),
+     each network halting when its x stops changing.
+   Its answer alone (the untrained model) is: exists iff every inner node can exit and none
+   is saturated; x as computed.
+2. ``RateTransformer`` - learned: pre-norm Transformer blocks (attention and MLP), one block
+   weight-tied and iterated `n_enc` times, over node tokens embedded from local features
+   and the algebra's per-node quantities.  Its attention heads are biased by the log shares
+   (heads "out": a node over its successors, "in": over its predecessors, "all": every node of
+   the network), so an untrained head already averages along P.  Zero-initialised outputs
+   correct the algebra's log10 x, its "reached" (x > 0) and its per-node "ok" margin; the
+   existence logit is the minimum of "ok" over inner nodes.
+
+Inputs are the network alone (reactions, rates, Michaelis constants, local per-node sums).
+Equivariant to relabelling the inner nodes.  Everything runs outside autocast; the per-node
+quantities (x, f, capacities, Newton) in float64.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Nothing from metabnet.learn.model is imported here (it imports this module): its
+# TransformerModel passes the flux model's local node features and the concentration loss in.
+
+LN10 = math.log(10.0)
+
+
+@dataclass
+class AlgebraConfig:
+    """Settings of the fixed part (not learned; ModelConfig gives the learned part's sizes)."""
+    levels_max: int = 64  # most doubling levels (2^64 steps of the lazy chain: x up to ~1e19 needs 60)
+    tol: float = 1e-7  # a network's throughflow halts when the mass left inside is below this
+    dtype: str = "float32"  # of the doubling (float64: 2-3x slower on CPU, for checks) ...
+    stiff_share: float = 1e-3  # ... but float64 for networks with a rate share below this
+    mm_rounds: int = 12  # Michaelis-Menten: shares -> throughflow -> x rounds at most
+    mm_tol: float = 3e-3  # ... a network stops when no log x moves more than this (1e-4: same accuracy)
+    mm_damp: float = 0.5  # each round's shares: (1 - mm_damp) * previous + mm_damp * at the new x
+    newton: int = 30  # Newton steps of the per-node saturation readout at most
+    newton_tol: float = 1e-10  # ... stopping when no x moves by more than this, relatively
+    margin_scale: float = 10.0  # logit per unit of the untrained "ok" margin
+    x_cap: float = 1e30  # concentration of a saturated node (stands for infinity)
+
+
+# ---- the fixed algebra ------------------------------------------------------------------
+class Graph(dict):
+    """Dense per-network views of a padded batch (metabnet.learn.archs.node_arrays), float64:
+    valid/inner/is_ex (B, T) masks, phi (B, T) intake rate into each node, and per edge
+    (B, E): src, dst, rate, km (NaN: linear), mm (Michaelis-Menten), real (a real edge out
+    of an inner node to another node, not intake, not a self-loop)."""
+
+    @classmethod
+    def of(cls, batch):
+        n, src, dst, emask = batch["n"], batch["src"], batch["dst"], batch["emask"]
+        B, E = src.shape
+        T = int(batch["T"]) if "T" in batch else int(n.max()) + 2
+        idx = torch.arange(T, device=n.device)[None, :]
+        valid = idx <= n[:, None] + 1  # (B, T)
+        is_ex = idx == n[:, None] + 1
+        inner = valid & (idx > 0) & ~is_ex
+        rate = torch.where(emask, batch["rate"].double(), torch.zeros_like(batch["rate"].double()))
+        km = batch["km"].double()
+        mm = emask & torch.isfinite(km) & (km > 0)
+        intake = emask & (src == 0)
+        real = emask & (src > 0) & (src != dst)
+        phi = torch.zeros(B, T, dtype=torch.float64, device=n.device).scatter_add(
+            1, dst, torch.where(intake, rate, torch.zeros_like(rate)))
+        return cls(B=B, T=T, E=E, n=n, src=src, dst=dst, rate=rate, km=torch.where(mm, km, torch.ones_like(km)),
+                   mm=mm, real=real, valid=valid, inner=inner, is_ex=is_ex, phi=phi)
+
+    def take(self, idx) -> "Graph":
+        """The networks `idx` (LongTensor) of this batch."""
+        sub = Graph({k: v[idx] if torch.is_tensor(v) else v for k, v in self.items()})
+        sub["B"] = len(idx)
+        return sub
+
+
+class RateShares(nn.Module):
+    """The rate-share head: softmax over a node's successors of log g (B, T, T), where
+    g_e = rate (linear) or V / (K + x_src) (Michaelis-Menten), and the per-node total
+    sum_e g_e (B, T) - the softmax's normaliser.  Rows without successors are zero."""
+
+    def forward(self, g: Graph, x):  # x (B, T) concentrations
+        B, T = g["B"], g["T"]
+        xs = torch.gather(x, 1, g["src"])  # (B, E) concentration at each reaction's source
+        ge = torch.where(g["mm"], g["rate"] / (g["km"] + xs), g["rate"])
+        ge = torch.where(g["real"], ge, torch.zeros_like(ge))  # (B, E)
+        dense = torch.zeros(B, T * T, dtype=ge.dtype, device=ge.device).scatter_add(
+            1, g["src"] * T + g["dst"], ge).view(B, T, T)  # parallel reactions add
+        total = dense.sum(-1)  # (B, T) the softmax's normaliser: sum_w exp(log g_uw)
+        # softmax(log g) over successors, written as g / sum g (no exp/log of T x T; rows without
+        # successors are zero)
+        share = dense / torch.where(total > 0, total, torch.ones_like(total))[..., None]
+        return share, total
+
+
+class Reach(nn.Module):
+    """can_exit (B, T): the inner nodes with a path to the excretion.  A boolean head over the
+    support of P, iterated: a node exits when one of its successors does - one (T x T) by
+    (T,) product per step, stopping when no node of the batch changes (at most T steps: the
+    longest path), so its cost grows with the batch's longest path, not with T^3."""
+
+    def forward(self, g: Graph, share):
+        A = ((share > 0) & g["inner"][:, :, None]).to(share.dtype)  # (B, T, T) inner u -> w
+        ex = g["is_ex"]
+        for _ in range(g["T"]):
+            new = ex | (torch.bmm(A, ex.to(A.dtype)[..., None])[..., 0] > 0)  # (B, T)
+            if torch.equal(new, ex):
+                break
+            ex = new
+        return ex & g["inner"]
+
+
+class Multiscale(nn.Module):
+    """Throughflow by doubling (module doc), for networks whose every inner node can exit.
+    Returns f (B, T) on inner nodes and levels (B,) used by each network."""
+
+    def __init__(self, a: AlgebraConfig):
+        super().__init__()
+        self.a = a
+
+    def forward(self, g: Graph, share):
+        """Stiff networks (a rate share below AlgebraConfig.stiff_share: float32 would round
+        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype."""
+        stiff = ((share > 0) & (share < self.a.stiff_share)).flatten(1).any(-1)  # (B,)
+        f = torch.zeros(g["B"], g["T"], dtype=torch.float64, device=share.device)
+        levels = torch.zeros(g["B"], dtype=torch.long, device=share.device)
+        for which, dtype in ((~stiff, getattr(torch, self.a.dtype)), (stiff, torch.float64)):
+            idx = torch.nonzero(which)[:, 0]
+            if len(idx):
+                f[idx], levels[idx] = self.double(g.take(idx), share[idx], dtype)
+        return f, levels
+
+    def double(self, g: Graph, share, dtype):
+        B, T = g["B"], g["T"]
+        dev = share.device
+        live = torch.arange(B, device=dev)
+        inner = g["inner"]
+        P = share.to(dtype)
+        eye = torch.eye(T, dtype=P.dtype, device=dev)
+        Q = 0.5 * (eye * inner[:, :, None] + P * (inner[:, :, None] & inner[:, None, :]))  # (B, T, T) lazy chain
+        f_l = (g["phi"] * inner).to(P.dtype)  # (B, T)
+        f = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        levels = torch.zeros(B, dtype=torch.long, device=dev)
+        finished = torch.zeros(B, dtype=torch.bool, device=dev)
+        for j in range(self.a.levels_max):
+            if len(live) == 0:
+                break
+            f_l = f_l + torch.bmm(f_l[:, None, :], Q)[:, 0]  # f += Q^T f: the next 2^j steps
+            Q = torch.bmm(Q, Q)
+            mass = Q.sum(-1).amax(-1)  # (b,) most mass still inside after 2^(j+1) steps
+            done = ((mass < self.a.tol) | (j + 1 == self.a.levels_max)) & ~finished
+            if done.any():  # record a network's answer when it halts ...
+                d = live[done]
+                f[d], levels[d] = f_l[done].double(), j + 1
+                finished = finished | done
+            if finished.sum() * 4 >= len(live):  # ... and drop halted ones from the batch in bulk
+                keep = ~finished
+                live, Q, f_l, finished = live[keep], Q[keep], f_l[keep], finished[keep]
+        return 0.5 * f * inner, levels  # lazy chain: its sum is 2 (I - P^T)^-1 phi
+
+
+class Saturation(nn.Module):
+    """x >= 0 solving x * sum_e g_e(x) = f per node (Newton from a lower bound: for concave
+    increasing left sides it rises monotonically to the root), and sat = f / capacity
+    (capacity: sum V of Michaelis-Menten reactions out; 0 where a linear reaction leaves)."""
+
+    def __init__(self, a: AlgebraConfig):
+        super().__init__()
+        self.a = a
+
+    def forward(self, g: Graph, f):
+        B, T = g["B"], g["T"]
+        zero = torch.zeros(B, T, dtype=torch.float64, device=f.device)
+        mm, lin = g["mm"] & g["real"], ~g["mm"] & g["real"]
+        src, rate, km = g["src"], g["rate"], g["km"]
+        r_lin = zero.scatter_add(1, src, torch.where(lin, rate, 0 * rate))  # linear rate out
+        cap = zero.scatter_add(1, src, torch.where(mm, rate, 0 * rate))  # sum V out
+        k_min = torch.full_like(zero, float("inf")).scatter_reduce(1, src, torch.where(mm, km, torch.full_like(km, float("inf"))), "amin")
+        pure = (r_lin == 0) & (cap > 0)
+        sat = torch.where(pure, f / cap.clamp(min=1e-300), zero)
+        free = (pure & (sat < 1)) | (r_lin > 0)  # a finite x exists
+        x = torch.where(pure & (sat < 1), k_min * f / (cap - f).clamp(min=1e-300), zero)  # lower bound
+        x = torch.where(r_lin > 0, zero, x)
+        for _ in range(self.a.newton if bool(mm.any()) else 1):  # linear: one step is exact
+            xs = torch.gather(x, 1, src)
+            val = torch.where(mm, rate * xs / (km + xs), 0 * rate)
+            der = torch.where(mm, rate * km / (km + xs) ** 2, 0 * rate)
+            F_ = zero.scatter_add(1, src, val) + r_lin * x
+            D = zero.scatter_add(1, src, der) + r_lin
+            x_new = torch.where(free & (D > 0), x + ((f - F_) / D.clamp(min=1e-300)).clamp(min=0), x)
+            if bool(((x_new - x).abs() <= self.a.newton_tol * x_new).all()):
+                x = x_new
+                break
+            x = x_new
+        x = torch.where(free, x, torch.where(f > 0, torch.full_like(x, self.a.x_cap), zero))
+        return x.clamp(max=self.a.x_cap) * g["inner"], sat
+
+
+class RateAlgebra(nn.Module):
+    """shares -> throughflow -> x, once for linear networks, up to mm_rounds for
+    Michaelis-Menten ones; the throughflow only for networks whose every inner node can exit
+    (the others have no equilibrium: f = 0).  Returns a dict of (B, T) float64 tensors: f, x,
+    sat, can_exit, share (B, T, T), and levels (B,) summed over rounds."""
+
+    def __init__(self, a: AlgebraConfig):
+        super().__init__()
+        self.a = a
+        self.shares, self.reach = RateShares(), Reach()
+        self.multiscale, self.saturation = Multiscale(a), Saturation(a)
+
+    @torch.no_grad()
+    def forward(self, g: Graph):
+        B, T = g["B"], g["T"]
+        dev = g["n"].device
+        x = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        f = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        levels = torch.zeros(B, dtype=torch.long, device=dev)
+        share, _ = self.shares(g, x)
+        can_exit = self.reach(g, share)
+        live = torch.nonzero(can_exit.eq(g["inner"]).all(-1))[:, 0]  # networks whose every inner node exits
+        if len(live):
+            f[live], levels[live] = self.multiscale(g.take(live), share[live])
+        x, sat = self.saturation(g, f)
+        live = live[g["mm"].any(-1)[live]]  # Michaelis-Menten ones go on
+        for _ in range(self.a.mm_rounds - 1):
+            if len(live) == 0:
+                break
+            gl = g.take(live)
+            share_new, _ = self.shares(gl, x[live])
+            a = self.a.mm_damp
+            share_l = (1 - a) * share[live] + a * share_new
+            share[live] = share_l
+            f_new, lv = self.multiscale(gl, share_l)
+            x_new, sat_new = self.saturation(gl, f_new)
+            f[live], sat[live], levels[live] = f_new, sat_new, levels[live] + lv
+            lx_old, lx_new = x[live].clamp(min=1e-300).log(), x_new.clamp(min=1e-300).log()
+            x[live] = x_new
+            moved = ((lx_new - lx_old).abs() * gl["inner"]).amax(-1) > self.a.mm_tol
+            live = live[moved]
+        return {"f": f, "x": x, "sat": sat, "can_exit": can_exit, "share": share, "levels": levels}
+
+
+# ---- the learned Transformer ------------------------------------------------------------
+HEAD_KINDS = ("out", "in", "all", "all")  # head h attends as HEAD_KINDS[h % 4]
+
+
+class RateAttention(nn.Module):
+    """Multi-head self-attention over node tokens with a per-head additive bias: "out" heads
+    attend to successors with bias b_h * log P[u, w], "in" heads to predecessors with
+    b_h * log P[w, u] (b_h learned, initially 1), "all" heads to every node of the network;
+    every node also attends to itself (bias 0)."""
+
+    def __init__(self, C: int, H: int):
+        super().__init__()
+        self.h = H
+        self.qkv = nn.Linear(C, 3 * C)
+        self.proj = nn.Linear(C, C)
+        self.bias_scale = nn.Parameter(torch.ones(H))
+        self.kinds = [HEAD_KINDS[h % 4] for h in range(H)]
+
+    def bias(self, log_share, attend, valid):
+        """(B, H, T, T) additive mask: log_share (B, T, T) finite (0 off the reactions),
+        attend (B, T, T) bool successors or self, valid (B, T) the network's nodes."""
+        B, T, _ = log_share.shape
+        out_mask = torch.zeros_like(log_share).masked_fill_(~attend, float("-inf"))  # (B, T, T)
+        all_mask = torch.zeros_like(log_share[:, :1]).masked_fill_(~valid[:, None, :], float("-inf"))  # (B, 1, T)
+        bias = torch.empty(B, self.h, T, T, dtype=log_share.dtype, device=log_share.device)
+        for h, kind in enumerate(self.kinds):  # each head written in place (no stack of copies)
+            if kind == "out":
+                bias[:, h] = out_mask + self.bias_scale[h] * log_share
+            elif kind == "in":
+                bias[:, h] = (out_mask + self.bias_scale[h] * log_share).transpose(1, 2)
+            else:
+                bias[:, h] = all_mask
+        return bias  # (B, H, T, T)
+
+    def forward(self, x, bias):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.h, C // self.h).permute(2, 0, 3, 1, 4)  # (B, H, T, C/H) each
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-norm Transformer block: x + attn(LN x), then x + MLP(LN x)."""
+
+    def __init__(self, C: int, H: int, mlp_ratio: int):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(C), RateAttention(C, H)
+        self.ln2 = nn.LayerNorm(C)
+        self.mlp = nn.Sequential(nn.Linear(C, mlp_ratio * C), nn.GELU(), nn.Linear(mlp_ratio * C, C))
+
+    def forward(self, x, bias):
+        x = x + self.attn(self.ln1(x), bias)
+        return x + self.mlp(self.ln2(x))
+
+
+ALG_FEATURES = 6  # per node from the algebra: log10 x, log10 f, log sat, can_exit, reached, levels
+
+
+class RateTransformer(nn.Module):
+    """The model (module doc).  Reads archs.node_arrays; returns logit (B,), log_x (B, T),
+    reached (B, T) like FluxModel, plus the algebra's answer under "algebra"."""
+
+    def __init__(self, c, local_features, value_loss, a: AlgebraConfig | None = None):
+        """c: metabnet.learn.model.ModelConfig (d_model, n_heads, n_enc iterations, mlp_ratio,
+        task); local_features: batch -> ((B, T, 9) features, ...); value_loss: (out, batch) ->
+        the concentration loss."""
+        super().__init__()
+        self.config, self.algebra_config = c, a or AlgebraConfig()
+        self.local_features, self.value_loss = local_features, value_loss
+        C = c.d_model
+        self.algebra = RateAlgebra(self.algebra_config)
+        self.embed = nn.Linear(9 + ALG_FEATURES, C)  # FluxModel.graph's local features + the algebra's
+        self.block = Block(C, c.n_heads, c.mlp_ratio)  # weight-tied, applied n_enc times
+        self.ln = nn.LayerNorm(C)
+        self.head = nn.Linear(C, 3)  # corrections: log10 x, reached, ok
+        self.head.zero_init = True  # untrained: the algebra's answer (init_weights keeps it 0)
+
+    def flops_per_example(self, tokens: int) -> float:
+        """Learned part only (training FLOPs); the algebra adds ~2 T^3 per doubling level."""
+        return 6 * tokens * sum(p.numel() for p in self.parameters()) * max(1, self.config.n_enc) + \
+            12 * self.config.n_enc * self.config.d_model * tokens * tokens
+
+    def forward(self, batch):
+        with torch.autocast(batch["n"].device.type, enabled=False):
+            return self._forward(batch)
+
+    def _forward(self, batch):
+        g = Graph.of(batch)
+        alg = self.algebra(g)
+        inner, valid = g["inner"], g["valid"]
+        feats, *_ = self.local_features(batch)  # (B, T, 9) local features
+        f, x, sat = alg["f"], alg["x"], alg["sat"]
+        reached = (f > 0) & inner
+        lx = torch.where(reached, x.clamp(min=1e-300).log10(), torch.full_like(x, -30.0)).clamp(-30, 30)
+        lf = torch.where(reached, f.clamp(min=1e-300).log10(), torch.full_like(f, -30.0)).clamp(-30, 30)
+        lsat = torch.where(sat > 0, sat.clamp(min=1e-300).log(), torch.full_like(sat, -30.0)).clamp(-30, 5)
+        margin = torch.minimum(alg["can_exit"].double() * 2 - 1, -lsat.clamp(max=1))  # > 0: this node is fine
+        af = torch.stack([lx / 10, lf / 10, lsat / 10, alg["can_exit"].double(), reached.double(),
+                          alg["levels"][:, None].double().expand_as(lx) / 16], -1).float()
+        h = self.embed(torch.cat([feats, af], -1)) * valid[..., None]  # (B, T, C)
+        share = alg["share"].float()
+        eye = torch.eye(g["T"], dtype=torch.bool, device=share.device)
+        attend = (share > 0) | eye  # (B, T, T) successors and self
+        log_share = torch.where(share > 0, share.clamp(min=1e-30).log(), torch.zeros_like(share))
+        bias = self.block.attn.bias(log_share, attend, valid)  # (B, H, T, T)
+        for _ in range(self.config.n_enc):
+            h = self.block(h, bias)
+        o = self.head(self.ln(h)).double()  # (B, T, 3)
+        s = self.algebra_config.margin_scale
+        ok = (s * margin + o[..., 2]).masked_fill(~inner, 1e4)
+        out = {"logit": ok.amin(1).float(),
+               "log_x": (lx + o[..., 0]).float(),
+               "reached": (s * (reached.double() * 2 - 1) + o[..., 1]).float(),
+               "algebra": alg}
+        if "exists" in batch:
+            out["loss"] = F.binary_cross_entropy_with_logits(out["logit"], batch["exists"].float())
+            if self.config.task == "quanti":
+                out["loss"] = out["loss"] + self.value_loss(out, batch)
+        return out

@@ -1,0 +1,198 @@
+"""The rate-attention Transformer (metabnet.learn.transformer): shapes, equivariance to relabelling
+inner nodes, its fixed algebra against numpy references, and a two-step training run."""
+import numpy as np
+import pytest
+import torch
+
+from metabnet.learn.archs import ARCHS
+from metabnet.batch import as_batch
+from metabnet.gen import GenConfig, generate
+from metabnet.learn.model import ModelConfig, build, init_weights
+from metabnet.learn.predict import to_device
+from metabnet.learn.train import TrainConfig, train
+from metabnet.learn.transformer import AlgebraConfig, Graph
+
+torch.set_num_threads(1)
+TINY = dict(arch="transformer", task="quanti", d_model=16, n_heads=4, n_enc=2)
+
+
+def _model(seed=0, **kw):
+    return init_weights(build(ModelConfig(**{**TINY, **kw})), seed).eval()
+
+
+def _arrays(b):
+    return to_device(ARCHS["transformer"].arrays(b, "quanti"), "cpu")
+
+
+@pytest.fixture(scope="module")
+def linear():
+    return generate(GenConfig(n_min=8, n_max=14), 24, seed=11)
+
+
+@pytest.fixture(scope="module")
+def mm():
+    return generate(GenConfig(n_min=8, n_max=14, kinetics="michaelis-menten", intake_scale=0.05,
+                              balance="ratio"), 24, seed=12)
+
+
+def test_shapes(linear):
+    t = _arrays(linear)
+    with torch.no_grad():
+        out = _model()(t)
+    B, T = len(linear), int(t["T"])
+    assert out["logit"].shape == (B,) and out["log_x"].shape == (B, T) and out["reached"].shape == (B, T)
+    assert torch.isfinite(out["logit"]).all() and torch.isfinite(out["log_x"]).all()
+    t2 = _arrays(linear)
+    model = _model().train()
+    loss = model(t2)["loss"]
+    loss.backward()
+    assert torch.isfinite(loss) and model.embed.weight.grad is not None
+
+
+def _relabel(net, perm):
+    """The same network with inner node v renamed perm[v - 1] (intake 0 and excretion n+1 kept)."""
+    m = np.concatenate([[0], perm, [net.n + 1]])
+    return type(net)(net.n, m[net.src], m[net.dst], net.rate, net.km, net.kinetics)
+
+
+@pytest.mark.parametrize("which", ["linear", "mm"])
+def test_equivariant_to_relabelling_inner_nodes(which, linear, mm):
+    b = linear if which == "linear" else mm
+    kin = "linear" if which == "linear" else "michaelis-menten"
+    rng = np.random.default_rng(0)
+    nets = [b.network(i) for i in range(6)]
+    perms = [rng.permutation(net.n) + 1 for net in nets]
+    model = _model(seed=3)
+    with torch.no_grad():  # a trained-looking model: random, non-zero heads
+        model.head.weight.normal_(0, 0.1)
+        a = model(_arrays(as_batch(nets)))
+        p = model(_arrays(as_batch([_relabel(n, q) for n, q in zip(nets, perms)])))
+    assert torch.allclose(a["logit"], p["logit"], rtol=1e-4, atol=1e-4)
+    for i, (net, q) in enumerate(zip(nets, perms)):
+        assert np.allclose(a["log_x"][i, 1:net.n + 1].numpy(), p["log_x"][i, q].numpy(), rtol=1e-4, atol=1e-4)
+
+
+def _reference_linear(net):
+    """numpy: throughflow f = (I - P^T)^-1 phi and x = f / d over inner nodes (None when some
+    inner node cannot reach the excretion), by a dense solve and a reverse search."""
+    n = net.n
+    A = np.zeros((n + 2, n + 2))
+    for u, v, r in zip(net.src, net.dst, net.rate):
+        if u != v:
+            A[u, v] += r
+    reach = {n + 1}
+    changed = True
+    while changed:
+        changed = False
+        for u in range(1, n + 1):
+            if u not in reach and any(A[u, w] > 0 for w in reach):
+                reach.add(u)
+                changed = True
+    if len(reach) < n + 1:
+        return None
+    d = A[1:n + 1].sum(1)
+    P = A[1:n + 1, 1:n + 1] / d[:, None]
+    f = np.linalg.solve(np.eye(n) - P.T, A[0, 1:n + 1])
+    return f / d
+
+
+def test_untrained_algebra_matches_numpy_linear(linear):
+    with torch.no_grad():
+        out = _model()(_arrays(linear))
+    for i in range(len(linear)):
+        net = linear.network(i)
+        ref = _reference_linear(net)
+        assert (ref is not None) == bool(out["logit"][i] > 0) == bool(linear["exists_unique"][i])
+        if ref is not None:
+            x = 10.0 ** out["log_x"][i, 1:net.n + 1].double().numpy()
+            x[out["reached"][i, 1:net.n + 1].numpy() <= 0] = 0
+            assert np.abs(x - ref).sum() / np.abs(ref).sum() < 1e-3
+            assert np.abs(x - linear.x(i)).sum() / np.abs(linear.x(i)).sum() < 1e-3
+
+
+def test_algebra_float64_matches_solver_michaelis_menten(mm):
+    """The fixed algebra alone (float64 doubling) against the exact solver's labels."""
+    model = _model()
+    model.algebra.a.dtype = "float64"
+    with torch.no_grad():
+        out = model(_arrays(mm))
+    assert ((out["logit"] > 0).numpy() == mm["exists_unique"]).mean() >= 0.9
+    alg = out["algebra"]
+    for i in np.flatnonzero(mm["exists_unique"] & (out["logit"] > 0).numpy()):
+        x, ref = alg["x"][i, 1:mm["n"][i] + 1].numpy(), mm.x(i)
+        assert np.abs(x - ref).sum() / np.abs(ref).sum() < 1e-2
+
+
+def test_saturated_node_has_no_equilibrium():
+    """One Michaelis-Menten reaction out of node 1 with V below the intake: inflow reaches
+    capacity, the algebra says no; with V above it, x = K f / (V - f)."""
+    from metabnet.network import Kinetics, Network
+
+    def net(v):  # intake 0 -> 1 (phi 1), 1 -> excretion 2 (V, K 2)
+        return Network(1, np.array([0, 1]), np.array([1, 2]), np.array([1.0, v]), np.array([np.nan, 2.0]),
+                       Kinetics.MM)
+    b = as_batch([net(0.5), net(3.0)])
+    with torch.no_grad():
+        out = _model()(_arrays(b))
+    assert out["logit"][0] < 0 < out["logit"][1]
+    assert abs(10 ** out["log_x"][1, 1].item() - 2.0 * 1 / (3.0 - 1)) < 1e-5
+
+
+def test_halting_levels_grow_with_mixing_not_batch(linear):
+    """A network's levels are its own: the same with any batch around it."""
+    with torch.no_grad():
+        a = _model().algebra(Graph.of(_arrays(linear)))["levels"]
+        one = _model().algebra(Graph.of(_arrays(as_batch([linear.network(0)]))))["levels"]
+    assert int(one[0]) == int(a[0]) and int(a.max()) < AlgebraConfig().levels_max
+
+
+def test_train_two_steps(tmp_path):
+    tc = TrainConfig(data=None, mixture=[dict(n_min=8, n_max=12), dict(n_min=8, n_max=12, kinetics="michaelis-menten",
+                                                                    intake_scale=0.05)],
+                     out=str(tmp_path / "run"), batch_size=8, max_steps=2, warmup=1, val_size=8,
+                     log_every=1, device="cpu", compile=False)
+    last = train(tc, ModelConfig(**TINY), progress=False)
+    assert "accuracy" in last and (tmp_path / "run" / "model.pt").exists()
+
+
+def test_two_reactions_out_golden():
+    """Node 1 with intake 1 and two Michaelis-Menten reactions to the excretion (V 2, K 1 and
+    V 3, K 2): x solves 2x/(1+x) + 3x/(2+x) = 1, i.e. 4x^2 + 4x - 2 = 0, x = (sqrt 3 - 1) / 2."""
+    from metabnet.network import Kinetics, Network
+
+    net = Network(1, np.array([0, 1, 1]), np.array([1, 2, 2]), np.array([1.0, 2.0, 3.0]),
+                  np.array([np.nan, 1.0, 2.0]), Kinetics.MM)
+    with torch.no_grad():
+        out = _model()(_arrays(as_batch([net])))
+    assert out["logit"][0] > 0
+    assert abs(10 ** out["log_x"][0, 1].item() - (3 ** 0.5 - 1) / 2) < 1e-5
+
+
+def test_closed_class_cannot_exit():
+    """0 -> 1, 1 -> 2 <-> 3 (a closed class the intake reaches), 1 -> excretion 4: nodes 2 and 3
+    cannot exit, node 1 can; no equilibrium."""
+    from metabnet.network import Network
+
+    net = Network(3, np.array([0, 1, 2, 3, 1]), np.array([1, 2, 3, 2, 4]), np.ones(5))
+    g = Graph.of(_arrays(as_batch([net])))
+    with torch.no_grad():
+        alg = _model().algebra(g)
+        out = _model()(_arrays(as_batch([net])))
+    assert alg["can_exit"][0, 1:4].tolist() == [True, False, False]
+    assert out["logit"][0] < 0
+
+
+def test_reach_matches_reverse_search(linear):
+    g = Graph.of(_arrays(linear))
+    with torch.no_grad():
+        can_exit = _model().algebra(g)["can_exit"]
+    for i in range(len(linear)):
+        net = linear.network(i)
+        reach, changed = {net.n + 1}, True
+        while changed:
+            changed = False
+            for u, v in zip(net.src, net.dst):
+                if 0 < u <= net.n and u != v and v in reach and u not in reach:
+                    reach.add(int(u))
+                    changed = True
+        assert can_exit[i, 1:net.n + 1].tolist() == [v in reach for v in range(1, net.n + 1)]

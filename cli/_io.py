@@ -32,7 +32,7 @@ def format_option():
     """--format of the commands that write records (solve, score, knockout, export)."""
     return click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
                         help="jsonl: one JSON object per line; csv (needs --out): one row per network in OUT, "
-                             "concentrations in OUT's stem + .x.csv (file,name,node,x...).")
+                             "concentrations in OUT's stem + .x.csv (file,name,node,node_name,x...).")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -202,8 +202,8 @@ def test_jsonl_reports_every_bad_line_and_keeps_the_good_ones(tmp_path):
 def test_out_inside_an_input_folder_is_not_read(tmp_path, command, out):
     for i in range(3):
         write_networks(tmp_path / f"net{i}.json", OK)
-    for _ in range(2):  # the second run finds the first run's output in the folder
-        r = run(command, tmp_path, "--out", tmp_path / out)
+    for force in ([], ["--force"]):  # the second run finds the first run's output in the folder (issue 22: --force)
+        r = run(command, tmp_path, "--out", tmp_path / out, *force)
         assert r.exit_code == 0, r.output
         assert len((tmp_path / out).read_text().splitlines()) == 3
 

@@ -191,13 +191,13 @@ def test_format_csv_on_every_command_that_writes_records(command, net_file, shar
     head = rows[0].split(",")
     assert head[:4] == ["file", "name", "n", "kinetics"] and "exists_unique" in head
     xrows = out.with_suffix(".x.csv").read_text().splitlines()
-    assert xrows[0].startswith("file,name,node,x")
+    assert xrows[0].startswith("file,name,node,node_name,x")
     if command == "export":
         assert len(rows) == 81 and len(xrows) > 80
     else:
         first = dict(zip(head, rows[1].split(",")))
         assert first["name"] == "pathway" and first["exists_unique"] == "true"
-        assert [float(x.split(",")[3]) for x in xrows[1:5]] == [2.0, 1.0, 4 / 3, 2.0]
+        assert [float(x.split(",")[4]) for x in xrows[1:5]] == [2.0, 1.0, 4 / 3, 2.0]  # after node_name
     if command == "knockout":
         assert "reactions" in head and len(rows) == 1 + 1 + 5  # header, intact, 5 knock-outs
     r = cli(command, src, "--format", "csv")

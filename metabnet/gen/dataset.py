@@ -34,11 +34,9 @@ class Plan:
     batch_size: int = 16_384
     compression: str = "zstd"  # metabnet.gen.shard.COMPRESSION; not in the manifest: any reader reads any mix
 
-    def __post_init__(self):
+    def __post_init__(self):  # refused before anything is written (the seed is one 64-bit word)
         if self.compression not in COMPRESSION:
             raise ValueError(f"unknown compression {self.compression!r} (choose from {', '.join(COMPRESSION)})")
-
-    def __post_init__(self):  # refused before anything is written (the seed is one 64-bit word)
         if not 0 <= self.seed < 2**64:
             raise ValueError(f"--seed must be an integer from 0 to 2^64 - 1, got {self.seed}")
         if self.count < 0 or self.shard_size < 1 or self.batch_size < 1:

@@ -58,7 +58,6 @@ def _relabel(net, perm):
 @pytest.mark.parametrize("which", ["linear", "mm"])
 def test_equivariant_to_relabelling_inner_nodes(which, linear, mm):
     b = linear if which == "linear" else mm
-    kin = "linear" if which == "linear" else "michaelis-menten"
     rng = np.random.default_rng(0)
     nets = [b.network(i) for i in range(6)]
     perms = [rng.permutation(net.n) + 1 for net in nets]

@@ -335,7 +335,7 @@ def test_unreadable_named_file_is_one_failure_among_others(tmp_path, monkeypatch
     if os.geteuid() != 0:
         os.chmod(bad, 0)
     else:  # root reads everything: simulate the refusal at the two places that look
-        real_access, real_open = os.access, open
+        real_access = os.access
         monkeypatch.setattr(os, "access", lambda p, mode, **kw: str(p) != str(bad) and real_access(p, mode, **kw))
         import pathlib
         real_read = pathlib.Path.read_bytes

@@ -43,7 +43,6 @@ quantities (x, f, capacities, Newton) in float64.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -52,8 +51,6 @@ import torch.nn.functional as F
 
 # Nothing from metabnet.learn.model is imported here (it imports this module): its
 # TransformerModel passes the flux model's local node features and the concentration loss in.
-
-LN10 = math.log(10.0)
 
 
 @dataclass

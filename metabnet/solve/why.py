@@ -19,7 +19,8 @@ without changing it:
   Where none is found within SWEEPS sweeps (a label the ODE or the saturation certificate
   gave), the kind is still ``over_capacity`` and ``nodes`` is empty.
 
-Reachability is a plain breadth-first search over the edges.
+Reachability to the excretion and from the intake comes from kernels.reach, as for the
+labels; the downstream sets are a plain breadth-first search.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from collections import deque
 import numpy as np
 
 from metabnet.kernels.kinetics import components
+from metabnet.kernels.reach import reachability
 from metabnet.network import Network
 
 SWEEPS = 500  # throughput sweeps of the capacity search
@@ -41,7 +43,7 @@ def explain(net: Network, unique: bool, bounded: bool) -> dict | None:
     ``nodes`` holds node names, or numbers 1..n for an unnamed network."""
     if unique:
         return None
-    to_exc, from_in = reach(net)
+    to_exc, from_in = reachability(net.n, net.src, net.dst)
     fed = [v for v in range(1, net.n + 1) if from_in[v] and not to_exc[v]]
     if fed:
         return _why(net, "closed", fed, "the intake feeds {nodes}, which cannot reach the excretion: "
@@ -51,27 +53,6 @@ def explain(net: Network, unique: bool, bounded: bool) -> dict | None:
     stuck = [v for v in range(1, net.n + 1) if not to_exc[v]]
     return _why(net, "no_exit", stuck, "{nodes} cannot reach the excretion (and get nothing from the "
                                        "intake): any amount there stays, so the equilibrium is not unique")
-
-
-def reach(net: Network) -> tuple[list[bool], list[bool]]:
-    """(to_excretion, from_intake) over the nodes 0..n+1, by breadth-first search."""
-    out, into = [[] for _ in range(net.n + 2)], [[] for _ in range(net.n + 2)]
-    for u, v in zip(net.src.tolist(), net.dst.tolist()):
-        out[u].append(v)
-        into[v].append(u)
-    return _bfs(into, net.n + 1), _bfs(out, 0)
-
-
-def _bfs(adj, start) -> list[bool]:
-    seen = [False] * len(adj)
-    seen[start] = True
-    todo = deque([start])
-    while todo:
-        for w in adj[todo.popleft()]:
-            if not seen[w]:
-                seen[w] = True
-                todo.append(w)
-    return seen
 
 
 def _why(net: Network, kind: str, nodes: list[int], text: str, **numbers) -> dict:
@@ -138,6 +119,18 @@ def _over(net: Network, q, sets):
         if inflow > 0 and leave.any() and inflow >= capacity:
             return [int(v) for v in s], inflow, capacity
     return None
+
+
+def _bfs(adj, start) -> list[bool]:
+    seen = [False] * len(adj)
+    seen[start] = True
+    todo = deque([start])
+    while todo:
+        for w in adj[todo.popleft()]:
+            if not seen[w]:
+                seen[w] = True
+                todo.append(w)
+    return seen
 
 
 def _closures(net: Network) -> list[np.ndarray]:

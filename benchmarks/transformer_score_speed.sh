@@ -27,7 +27,7 @@ for spec in "S:-n 100 --size S" "M:-n 60 --size M" "L:-n 30 --size L" "X:-n 8 --
 done
 run() {  # label, score arguments...
   local t0 t1; t0=$(date +%s.%N)
-  $MB score -o "$W/out.jsonl" "${@:2}" > "$W/log.txt" 2>&1 || true
+  $MB score --force -o "$W/out.jsonl" "${@:2}" > "$W/log.txt" 2>&1 || true
   t1=$(date +%s.%N)
   printf '%-44s %8.1f s   %s\n' "$1" "$(echo "$t1 - $t0" | bc)" "$(grep -E '^  by the (model|solver alone)' "$W/log.txt" | tr -s ' ' | tr '\n' ';')"
 }

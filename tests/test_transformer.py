@@ -195,3 +195,38 @@ def test_reach_matches_reverse_search(linear):
                     reach.add(int(u))
                     changed = True
         assert can_exit[i, 1:net.n + 1].tolist() == [v in reach for v in range(1, net.n + 1)]
+
+
+def test_refine_from_a_previous_doubling_matches_a_new_one(mm):
+    """Michaelis-Menten rounds after the first refine f with the last doubling's S: from shares
+    that moved, the refined f equals the f of a new doubling (float64), where it converges."""
+    from metabnet.learn.transformer import Multiscale, RateShares, Reach
+
+    g = Graph.of(_arrays(mm))
+    shares = RateShares()
+    share0, _ = shares(g, torch.zeros(g["B"], g["T"], dtype=torch.float64))
+    g = g.take(torch.nonzero(Reach()(g, share0).eq(g["inner"]).all(-1))[:, 0])  # every inner node exits
+    share0, _ = shares(g, torch.zeros(g["B"], g["T"], dtype=torch.float64))
+    ms = Multiscale(AlgebraConfig(dtype="float64"))
+    f0, _, S = ms(g, share0, keep=True)
+    for scale, converged in ((1e-3, 1.0), (0.3, 0.0)):  # shares that moved a little, and more
+        x = torch.rand(g["B"], g["T"], generator=torch.Generator().manual_seed(0), dtype=torch.float64) * scale
+        share1, _ = shares(g, x * g["inner"])
+        f_new, _, _ = ms(g, share1)
+        f_ref, ok = ms.refine(g, share1, f0, S)
+        assert ok.float().mean() >= converged
+        err = (f_ref - f_new).abs().sum(-1) / f_new.abs().sum(-1)
+        assert g["B"] >= 3 and (not ok.any() or float(err[ok].max()) < 1e-6)
+
+
+def test_size_batches_cover_every_network_once_with_little_padding():
+    from metabnet.learn.predict import SIZE_SPREAD, size_batches
+
+    rng = np.random.default_rng(0)
+    n = np.concatenate([rng.integers(32, 65, 300), rng.integers(300, 601, 12), rng.integers(64, 257, 50)])
+    parts = size_batches(n, 64)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(n)))
+    for idx in parts:
+        lo, hi = n[idx].min() + 2, n[idx].max() + 2
+        assert len(idx) <= 64 and hi <= SIZE_SPREAD * lo + 8 and (len(idx) == 1 or len(idx) * hi * hi <= 64 * 64 ** 2)
+    assert [len(p) for p in size_batches(np.full(130, 40), 64)] == [64, 64, 2] and size_batches(np.zeros(0, int), 8) == []

@@ -104,21 +104,40 @@ def to_device(arrays: dict, device) -> dict:
     return {k: torch.from_numpy(v).to(device) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
 
 
+SIZE_SPREAD = 1.25  # a batch's largest network has at most this many times the nodes of its smallest (+ 8)
+
+
+def size_batches(n: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Indices of networks with n inner nodes, sorted by size and cut into batches of at most
+    `batch_size` networks of similar size (largest <= SIZE_SPREAD x smallest + 8 nodes), and
+    of at most batch_size x 64^2 padded node pairs: the dense models' work and memory grow with
+    B T^2 and more, so a 600-node network is never padded beside small ones, nor batched by
+    the hundred."""
+    order = np.argsort(n, kind="stable")
+    budget = batch_size * 64 ** 2
+    out, start = [], 0
+    for k in range(1, len(order) + 1):
+        if k < len(order):
+            lo, hi = int(n[order[start]]) + 2, int(n[order[k]]) + 2
+            if k - start < batch_size and hi <= SIZE_SPREAD * lo + 8 and (k + 1 - start) * hi * hi <= budget:
+                continue
+        out.append(order[start:k])
+        start = k
+    return out
+
+
 @torch.no_grad()
 def predict(model, batch: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
             weighted: bool = True, progress=None) -> dict:
     """{"cls" (N,) int8 (-1: unreadable output), "p_exists" (N,) float64, "x" list of arrays
-    or None} for every network of `batch`.  Networks are sorted by size into batches so that
-    padding stays small."""
+    or None} for every network of `batch`, in batches of similar size (`size_batches`)."""
     c = model.config
     arch = ARCHS[c.arch]
     model.eval()
     N = len(batch)
     cls, p = np.full(N, -1, np.int8), np.full(N, np.nan)
     xs: list = [None] * N
-    order = np.argsort(batch["n"], kind="stable")
-    for k in range(0, N, batch_size):
-        idx = order[k:k + batch_size]
+    for idx in size_batches(batch["n"], batch_size):
         part = take(batch, idx)
         t = to_device(arch.arrays(part, c.task, weighted), device)
         with torch.autocast("cuda", torch.bfloat16, enabled=str(device).startswith("cuda")):

@@ -63,6 +63,8 @@ class AlgebraConfig:
     mm_rounds: int = 12  # Michaelis-Menten: shares -> throughflow -> x rounds at most
     mm_tol: float = 3e-3  # ... a network stops when no log x moves more than this (1e-4: same accuracy)
     mm_damp: float = 0.5  # each round's shares: (1 - mm_damp) * previous + mm_damp * at the new x
+    refine_steps: int = 6  # Michaelis-Menten rounds after the first: refinement steps of f at most ...
+    refine_rate: float = 0.5  # ... each shrinking the update at least this much, or a new doubling
     newton: int = 30  # Newton steps of the per-node saturation readout at most
     newton_tol: float = 1e-10  # ... stopping when no x moves by more than this, relatively
     margin_scale: float = 10.0  # logit per unit of the untrained "ok" margin
@@ -146,19 +148,25 @@ class Multiscale(nn.Module):
         super().__init__()
         self.a = a
 
-    def forward(self, g: Graph, share):
+    def forward(self, g: Graph, share, keep: bool = False):
         """Stiff networks (a rate share below AlgebraConfig.stiff_share: float32 would round
-        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype."""
+        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype.
+        keep: also return S (B, T, T) float64, the sum of the lazy chain's powers that f
+        summed (S^T phi = 2 f): an approximate inverse of I - P^T that `Multiscale.refine`
+        reuses while P changes little."""
         stiff = ((share > 0) & (share < self.a.stiff_share)).flatten(1).any(-1)  # (B,)
         f = torch.zeros(g["B"], g["T"], dtype=torch.float64, device=share.device)
         levels = torch.zeros(g["B"], dtype=torch.long, device=share.device)
+        S = torch.zeros(g["B"], g["T"], g["T"], dtype=torch.float64, device=share.device) if keep else None
         for which, dtype in ((~stiff, getattr(torch, self.a.dtype)), (stiff, torch.float64)):
             idx = torch.nonzero(which)[:, 0]
             if len(idx):
-                f[idx], levels[idx] = self.double(g.take(idx), share[idx], dtype)
-        return f, levels
+                f[idx], levels[idx], S_idx = self.double(g.take(idx), share[idx], dtype, keep)
+                if keep:
+                    S[idx] = S_idx
+        return f, levels, S
 
-    def double(self, g: Graph, share, dtype):
+    def double(self, g: Graph, share, dtype, keep=False):
         B, T = g["B"], g["T"]
         dev = share.device
         live = torch.arange(B, device=dev)
@@ -167,24 +175,54 @@ class Multiscale(nn.Module):
         eye = torch.eye(T, dtype=P.dtype, device=dev)
         Q = 0.5 * (eye * inner[:, :, None] + P * (inner[:, :, None] & inner[:, None, :]))  # (B, T, T) lazy chain
         f_l = (g["phi"] * inner).to(P.dtype)  # (B, T)
+        S_l = eye.expand(B, T, T).clone() if keep else None  # prod_j (I + Q^(2^j)) = sum of the powers so far
         f = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        S = torch.zeros(B, T, T, dtype=torch.float64, device=dev) if keep else None
         levels = torch.zeros(B, dtype=torch.long, device=dev)
         finished = torch.zeros(B, dtype=torch.bool, device=dev)
         for j in range(self.a.levels_max):
             if len(live) == 0:
                 break
             f_l = f_l + torch.bmm(f_l[:, None, :], Q)[:, 0]  # f += Q^T f: the next 2^j steps
+            if keep:
+                S_l = S_l + torch.bmm(S_l, Q)
             Q = torch.bmm(Q, Q)
             mass = Q.sum(-1).amax(-1)  # (b,) most mass still inside after 2^(j+1) steps
             done = ((mass < self.a.tol) | (j + 1 == self.a.levels_max)) & ~finished
             if done.any():  # record a network's answer when it halts ...
                 d = live[done]
                 f[d], levels[d] = f_l[done].double(), j + 1
+                if keep:
+                    S[d] = S_l[done].double()
                 finished = finished | done
             if finished.sum() * 4 >= len(live):  # ... and drop halted ones from the batch in bulk
-                keep = ~finished
-                live, Q, f_l, finished = live[keep], Q[keep], f_l[keep], finished[keep]
-        return 0.5 * f * inner, levels  # lazy chain: its sum is 2 (I - P^T)^-1 phi
+                keep_ = ~finished
+                live, Q, f_l, finished = live[keep_], Q[keep_], f_l[keep_], finished[keep_]
+                S_l = S_l[keep_] if keep else None
+        return 0.5 * f * inner, levels, S  # lazy chain: its sum is 2 (I - P^T)^-1 phi
+
+    def refine(self, g: Graph, share, f, S):
+        """f solving f = phi + P^T f for new shares P, by iterative refinement from the previous
+        f with the previous doubling's S as approximate inverse: f += S^T r / 2, r the float64
+        residual.  Returns f and ok (B,): converged (the update fell below `tol` of f, shrinking
+        at least `refine_rate` per step); the others need a doubling of their own."""
+        inner = g["inner"]
+        P = share * (inner[:, :, None] & inner[:, None, :])
+        phi = g["phi"] * inner
+        prev = None
+        ok = torch.zeros(g["B"], dtype=torch.bool, device=f.device)
+        for _ in range(self.a.refine_steps):
+            r = (phi + torch.bmm(f[:, None, :], P)[:, 0] - f) * inner  # (B, T) phi + P^T f - f
+            df = 0.5 * torch.bmm(r[:, None, :], S)[:, 0] * inner  # S^T r / 2
+            f = f + df
+            size = df.abs().amax(-1)
+            ok = size <= self.a.tol * f.abs().amax(-1)
+            if prev is not None:
+                ok = ok & (size <= self.a.refine_rate * prev)
+            if bool(ok.all()):
+                break
+            prev = size
+        return f.clamp(min=0), ok
 
 
 class Saturation(nn.Module):
@@ -196,7 +234,10 @@ class Saturation(nn.Module):
         super().__init__()
         self.a = a
 
-    def forward(self, g: Graph, f):
+    def forward(self, g: Graph, f, x0=None):
+        """x0 (B, T): a start (the previous Michaelis-Menten round's x) where it is finite and
+        above the lower bound; the first Newton step from above lands below the root
+        (concavity), after which the iterates rise again."""
         B, T = g["B"], g["T"]
         zero = torch.zeros(B, T, dtype=torch.float64, device=f.device)
         mm, lin = g["mm"] & g["real"], ~g["mm"] & g["real"]
@@ -208,14 +249,15 @@ class Saturation(nn.Module):
         sat = torch.where(pure, f / cap.clamp(min=1e-300), zero)
         free = (pure & (sat < 1)) | (r_lin > 0)  # a finite x exists
         x = torch.where(pure & (sat < 1), k_min * f / (cap - f).clamp(min=1e-300), zero)  # lower bound
-        x = torch.where(r_lin > 0, zero, x)
+        lb = torch.where(r_lin > 0, zero, x)
+        x = lb if x0 is None else torch.where(free & (x0 < self.a.x_cap), torch.maximum(x0, lb), lb)
         for _ in range(self.a.newton if bool(mm.any()) else 1):  # linear: one step is exact
             xs = torch.gather(x, 1, src)
             val = torch.where(mm, rate * xs / (km + xs), 0 * rate)
             der = torch.where(mm, rate * km / (km + xs) ** 2, 0 * rate)
             F_ = zero.scatter_add(1, src, val) + r_lin * x
             D = zero.scatter_add(1, src, der) + r_lin
-            x_new = torch.where(free & (D > 0), x + ((f - F_) / D.clamp(min=1e-300)).clamp(min=0), x)
+            x_new = torch.where(free & (D > 0), torch.maximum(x + (f - F_) / D.clamp(min=1e-300), lb), x)
             if bool(((x_new - x).abs() <= self.a.newton_tol * x_new).all()):
                 x = x_new
                 break
@@ -246,10 +288,16 @@ class RateAlgebra(nn.Module):
         share, _ = self.shares(g, x)
         can_exit = self.reach(g, share)
         live = torch.nonzero(can_exit.eq(g["inner"]).all(-1))[:, 0]  # networks whose every inner node exits
+        mm = g["mm"].any(-1)
+        S = torch.zeros(B, T, T, dtype=torch.float64, device=dev) if bool(mm[live].any()) else None
+        last = torch.zeros(B, dtype=torch.long, device=dev)  # levels of each network's last doubling
         if len(live):
-            f[live], levels[live] = self.multiscale(g.take(live), share[live])
+            f[live], levels[live], S_live = self.multiscale(g.take(live), share[live], keep=S is not None)
+            last[live] = levels[live]
+            if S is not None:
+                S[live] = S_live
         x, sat = self.saturation(g, f)
-        live = live[g["mm"].any(-1)[live]]  # Michaelis-Menten ones go on
+        live = live[mm[live]]  # Michaelis-Menten ones go on
         for _ in range(self.a.mm_rounds - 1):
             if len(live) == 0:
                 break
@@ -258,8 +306,13 @@ class RateAlgebra(nn.Module):
             a = self.a.mm_damp
             share_l = (1 - a) * share[live] + a * share_new
             share[live] = share_l
-            f_new, lv = self.multiscale(gl, share_l)
-            x_new, sat_new = self.saturation(gl, f_new)
+            f_new, ok = self.multiscale.refine(gl, share_l, f[live], S[live])
+            redo = torch.nonzero(~ok)[:, 0]  # refinement too slow: a new doubling, and a new S
+            if len(redo):
+                f_new[redo], lv, S_redo = self.multiscale(gl.take(redo), share_l[redo], keep=True)
+                S[live[redo]], last[live[redo]] = S_redo, lv
+            lv = last[live]  # levels as a doubling of this round would count them (a feature of the model)
+            x_new, sat_new = self.saturation(gl, f_new, x[live])
             f[live], sat[live], levels[live] = f_new, sat_new, levels[live] + lv
             lx_old, lx_new = x[live].clamp(min=1e-300).log(), x_new.clamp(min=1e-300).log()
             x[live] = x_new

@@ -187,6 +187,12 @@ CAP_DIVERGES, CAP_SETTLES, CAP_SETTLES_BEYOND, CAP_UNKNOWN = 1, 0, 2, -1
 
 @jit
 def capacity_verdict(n, m, src, dst, rate, km):
+    """`capacity_sweeps` without its concentrations."""
+    return capacity_sweeps(n, m, src, dst, rate, km, np.zeros(n), True)
+
+
+@jit
+def capacity_sweeps(n, m, src, dst, rate, km, x, cut_first):
     """Whether the trajectory from x(0) = 0 has a limit, decided on the fluxes.
 
     CAP_DIVERGES, a proof that it has none: topology (a node fed from the intake cannot
@@ -199,7 +205,11 @@ def capacity_verdict(n, m, src, dst, rate, km):
     no equilibrium exists.
     CAP_SETTLES: the iteration settles below every capacity, with each node keeping SLACK_MIN
     of it (an equilibrium exists, in the certified range); CAP_SETTLES_BEYOND: it settles
-    closer to capacity than that; CAP_UNKNOWN: out of sweeps, no verdict."""
+    closer to capacity than that; CAP_UNKNOWN: out of sweeps, no verdict.
+    x (n,) zeros: left holding the last sweep's concentrations, lower bounds of every
+    equilibrium's (metabnet.solve.why names the nodes or sets past capacity there);
+    cut_first: try the downstream cuts at x = 0 before sweeping (a quick proof, but one
+    that names a set where the sweeps go on to a single node)."""
     ptr = np.empty(n + 3, np.int64)
     adj = np.empty(max(m, 1), np.int32)
     queue = np.empty(n + 2, np.int64)
@@ -210,8 +220,7 @@ def capacity_verdict(n, m, src, dst, rate, km):
         if from_in[v] and not to_exc[v]:
             return CAP_DIVERGES
     down = _downstream(n, m, src, dst, ptr, adj, queue, to_exc)
-    x = np.zeros(n)
-    if _cut_exceeded(n, m, src, dst, rate, km, down, x):
+    if cut_first and _cut_exceeded(n, m, src, dst, rate, km, down, x):
         return CAP_DIVERGES
     cap = np.zeros(n)
     n_out = np.zeros(n, np.int64)

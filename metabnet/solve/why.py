@@ -12,12 +12,12 @@ without changing it:
 - ``over_capacity`` (Michaelis-Menten): a node, or a set of nodes, whose inflow reaches the
   capacity of the reactions leaving it (their total V, all Michaelis-Menten): a flux
   V x / (K + x) stays below V, so that inflow can never be passed on.  The inflow is a lower
-  bound of the throughput at any equilibrium (kernels.kinetics.capacity_verdict's
-  iteration: T <- phi + inflow(x(T)) from T = 0); the sets tried are single nodes, strongly
-  connected sets (kernels.kinetics.components) at every sweep and, once the sweeps settle,
-  in networks of up to CLOSURE_MAX nodes, the nodes downstream of a node (smallest first).
-  Where none is found within SWEEPS sweeps (a label the ODE or the saturation certificate
-  gave), the kind is still ``over_capacity`` and ``nodes`` is empty.
+  bound of the throughput at any equilibrium (kernels.kinetics.capacity_sweeps's
+  iteration: T <- phi + inflow(x(T)) from T = 0, in the kernel); the sets tried where it
+  stops are strongly connected sets (kernels.kinetics.components), single nodes and, in
+  networks of up to CLOSURE_MAX nodes, the nodes downstream of a node (smallest first).
+  Where none is found (a label the ODE or the saturation certificate gave), the kind is
+  still ``over_capacity`` and ``nodes`` is empty.
 
 Reachability to the excretion and from the intake comes from kernels.reach, as for the
 labels; the downstream sets are a plain breadth-first search.
@@ -28,11 +28,10 @@ from collections import deque
 
 import numpy as np
 
-from metabnet.kernels.kinetics import components
+from metabnet.kernels.kinetics import capacity_sweeps, components
 from metabnet.kernels.reach import reachability
 from metabnet.network import Network
 
-SWEEPS = 500  # throughput sweeps of the capacity search
 CLOSURE_MAX = 1000  # most inner nodes for which the downstream sets are tried
 SHOWN = 10  # nodes named in the reason line (the record lists them all)
 
@@ -64,31 +63,30 @@ def _why(net: Network, kind: str, nodes: list[int], text: str, **numbers) -> dic
 
 
 def _capacity(net: Network) -> dict:
-    """The first node or set found whose inflow reaches its capacity (module doc)."""
+    """The first node or set found whose inflow reaches its capacity (module doc), at the
+    lower bounds of the concentrations where kernels.kinetics.capacity_sweeps stops: the
+    inflows only rise from sweep to sweep, so no set crosses earlier that does not cross there."""
     n, src, dst = net.n, net.src.astype(np.int64), net.dst.astype(np.int64)
     rate, km = net.rate, net.km_or_nan()
+    x = np.zeros(n)
+    capacity_sweeps(n, net.m, net.src, net.dst, rate, km, x, False)
+    x = np.concatenate([[1.0], x, [0.0]])  # the intake's flux is its rate (src == 0 below)
     inner = (src > 0) & (src != dst)  # reactions that leave a node
     cap = np.bincount(src[inner], np.where(np.isnan(km[inner]), np.inf, rate[inner]), minlength=n + 2)
+    q = np.where(src == 0, rate, _flux(rate, km, x[src]))  # every flux, at lower bounds of x
+    q[src == dst] = 0.0
+    t = np.bincount(dst, q, minlength=n + 2)  # inflows: lower bounds of the throughputs
     comp = np.empty(n + 2, np.int64)
     ncomp = components(n, net.m, net.src, net.dst, comp, np.empty((7, n + 3), np.int64))
     sccs = [s for s in (np.flatnonzero(comp[1:n + 1] == c) + 1 for c in range(ncomp)) if s.size > 1]
-    closures = _closures(net) if n <= CLOSURE_MAX else []
-    x = np.zeros(n + 2)
-    for sweep in range(SWEEPS):
-        q = np.where(src == 0, rate, _flux(rate, km, x[src]))  # every flux, at lower bounds of x
-        q[src == dst] = 0.0
-        t = np.bincount(dst, q, minlength=n + 2)  # inflows: lower bounds of the throughputs
-        over = np.flatnonzero((t[1:n + 1] > 0) & (t[1:n + 1] >= cap[1:n + 1])) + 1
-        if over.size:
-            v = int(over[np.argmax(t[over] / cap[over])])
-            return _over_capacity(net, ([v], float(t[v]), float(cap[v])))
-        if (found := _over(net, q, sccs)) is not None:
-            return _over_capacity(net, found)
-        new = _concentrations(net, inner, t, x)
-        if np.all(new <= x * (1 + 1e-12)):  # settled
-            break
-        x = new
-    return _over_capacity(net, _over(net, q, closures))
+    found = _over(net, q, sccs)  # a cycle that cannot pass its inflow on, before any node of it
+    over = np.flatnonzero((t[1:n + 1] > 0) & (t[1:n + 1] >= cap[1:n + 1])) + 1
+    if found is None and over.size:
+        v = int(over[np.argmax(t[over] / cap[over])])
+        found = [v], float(t[v]), float(cap[v])
+    if found is None and n <= CLOSURE_MAX:
+        found = _over(net, q, _closures(net))
+    return _over_capacity(net, found)
 
 
 def _over_capacity(net: Network, found) -> dict:
@@ -145,21 +143,3 @@ def _closures(net: Network) -> list[np.ndarray]:
         if s.size > 1:
             found.setdefault(tuple(s), s)
     return sorted(found.values(), key=len)  # the smallest set first
-
-
-def _concentrations(net: Network, inner, t, x):
-    """Per node, the x at which its reactions out carry t (Newton from x below, rising: the
-    outflux is concave and increasing); x unchanged where nothing leaves."""
-    src, rate, km = net.src[inner].astype(np.int64), net.rate[inner], net.km_or_nan()[inner]
-    x = x.copy()
-    lin = np.isnan(km)
-    k = np.nan_to_num(km, nan=1.0)
-    for _ in range(200):
-        xs = x[src]
-        o = np.bincount(src, np.where(lin, rate * xs, rate * xs / (k + xs)), minlength=net.n + 2)
-        do = np.bincount(src, np.where(lin, rate, rate * k / (k + xs) ** 2), minlength=net.n + 2)
-        step = np.where((do > 0) & (o < t), (t - o) / np.where(do > 0, do, 1.0), 0.0)
-        x += step
-        if np.all(step <= 1e-15 * x):
-            break
-    return x

@@ -15,7 +15,7 @@ from metabnet.bench import SECTIONS
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Where the models run (infer, scale).")
 @click.option("--model", "model_spec", default="default", show_default=True,
-              help="The flux checkpoint timed in infer and scale (`default`: the shipped model).")
+              help="The checkpoint timed in infer and scale (`default`: the shipped model).")
 @click.option("--fraction", type=float, default=1.0, show_default=True,
               help="Multiply every network count (a smoke run: 0.05).")
 def bench(quick, out, only, device, model_spec, fraction):

@@ -7,8 +7,9 @@ Sections (each a function returning rows; `run` writes bench.json, bench.md and 
 - solve: per-network time (median and p99) of metabnet's solver and of numpy, scipy, solve_ivp
   (LSODA, BDF), libRoadRunner and COPASI on the same networks with an equilibrium, and how
   many answers agree with metabnet's (relative L1 below 1e-6);
-- infer: single-network latency and batched throughput of the flux (shipped), graph and seq2seq
-  models with the accuracy they reach on those networks, beside the exact solver's networks/s;
+- infer: single-network latency and batched throughput of the shipped model and of every other
+  architecture (graph, seq2seq, ...), with the accuracy they reach on those networks, beside
+  the exact solver's networks/s;
 - scale: cost per network against size (32 to 10,000 inner nodes), with the fitted exponent.
 
 Timers wrap warmed-up calls (compiled kernels loaded, one untimed call first) and synchronise
@@ -43,7 +44,7 @@ class Settings:
     quick: bool = False
     scale: float = 1.0  # multiplies every network count (tests use a tiny one)
     device: str = "cpu"
-    model: str = "default"  # the flux checkpoint of the infer and scale sections
+    model: str = "default"  # the checkpoint of the infer and scale sections (default: the shipped one)
 
     def count(self, full: int, quick: int) -> int:
         return max(2, int((quick if self.quick else full) * self.scale))
@@ -479,7 +480,7 @@ def markdown(rep: dict) -> str:
                              else r.get(k + "_error", "–"))
         lines += _table(
             "\n## Scaling (seconds per network against inner nodes n; exponent of the log–log fit)\n",
-            "n | networks | with equilibrium | generation ms | exact solve ms | flux inference ms",
+            "n | networks | with equilibrium | generation ms | exact solve ms | model inference ms",
             "rrrrrr", sec["scale"]["rows"],
             lambda r: [f"{r['n']:,}", str(r["networks"]), _f(r.get("share_exists"), "{:.0%}"), cell(r, "gen"),
                        cell(r, "solve"), cell(r, "infer")],
@@ -503,7 +504,7 @@ def plot_scale(rep: dict, path: Path) -> None:
 
     rows, ex = rep["sections"]["scale"]["rows"], rep["sections"]["scale"]["exponents"]
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    for key, label in (("gen", "generation + labels"), ("solve", "exact solve"), ("infer", "flux model")):
+    for key, label in (("gen", "generation + labels"), ("solve", "exact solve"), ("infer", "model")):
         pts = [(r["n"], r[key + "_s"]) for r in rows if r.get(key + "_s")]
         if pts:
             ax.loglog(*zip(*pts), "o-", label=f"{label} (n^{ex.get(key, float('nan')):.2f})")

@@ -98,7 +98,9 @@ class Graph(dict):
                    mm=mm, real=real, valid=valid, inner=inner, is_ex=is_ex, phi=phi)
 
     def take(self, idx) -> "Graph":
-        """The networks `idx` (LongTensor) of this batch."""
+        """The networks `idx` (LongTensor: sorted, distinct) of this batch."""
+        if len(idx) == self["B"]:  # all of them
+            return self
         sub = Graph({k: v[idx] if torch.is_tensor(v) else v for k, v in self.items()})
         sub["B"] = len(idx)
         return sub

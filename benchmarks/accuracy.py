@@ -188,7 +188,10 @@ def main():
                "Settings the model never saw (accuracy.sh: 3 intakes and 3 excretions; 257–512 inner nodes, "
                "training had 32–64), `metabnet eval` and the no-sink rule:\n", "```", ood.read_text().strip(), "```"]
     md += ["", "## Pictures\n", "Learning curves of the training run: ![curves](accuracy-curves.png)\n",
-           "Predicted against exact concentrations (log–log): ![parity](accuracy-parity.png)\n"]
+           "Predicted against exact concentrations (log–log): ![parity](accuracy-parity.png)\n",
+           "## The paper's seq2seq\n", "The paper's own model trained at its setting in one GPU run "
+           "(`benchmarks/gpu_paper.sh`), beside this model on the same unweighted test sets: "
+           "[paper-reproduction.md](paper-reproduction.md).\n"]
     (a.out / "accuracy.md").write_text("\n".join(md) + "\n")
     print(f"{a.out / 'accuracy.md'} written")
 

@@ -21,19 +21,12 @@ from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
 from metabnet.gen.config import GenConfig
 from metabnet.gen.driver import generate
+from metabnet.learn.device import peak_flops
 from metabnet.learn.model import ModelConfig, build, count_params, init_weights
 from metabnet.learn.predict import to_device
 from metabnet.learn.train import train_step
 
 LR, GRAD_CLIP = 1e-4, 1.0  # the step of metabnet train (train_step) at a fixed learning rate
-PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}  # dense, SXM
-
-
-def peak_flops(device) -> float | None:
-    if not str(device).startswith("cuda"):
-        return None
-    name = torch.cuda.get_device_name()
-    return next((v * 1e12 for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
 
 
 def configs(args):

@@ -50,6 +50,8 @@ def eval_(data, model_spec, out, device, batch_size, beam, limit, iters_extra, f
     click.echo(format_table(rep))
     if rep["unreadable"]:
         click.echo(f"{rep['unreadable']} network(s) the {rep['model']['arch']} model cannot read were left out")
+    if rep["too_large"]:
+        click.echo(f"{rep['too_large']} network(s) too large for the {rep['model']['arch']} model were left out")
     if out:  # through a temporary name: a killed run leaves no half report
         try:
             write_text(out, json.dumps(rep, indent=2) + "\n")

@@ -42,6 +42,9 @@ def _choices(allowed):
 @click.option("--mm-intake-scale", default=0.05, show_default=True,
               help="Without DATA: Michaelis-Menten networks draw intake rates times this (at 1, ~1.5% "
                    "of them have an equilibrium; at 0.05, ~15%).")
+@click.option("--pack", type=click.IntRange(1), default=1, show_default=True,
+              help="Without DATA: generate PACK batches at a time and cut them into batches of networks "
+                   "of similar length (less padding; the seq2seq reads 100-900 tokens per S network).")
 @click.option("--arch", type=click.Choice(list(ARCHS)), default=DEFAULT_ARCH, show_default=True,
               help="; ".join(f"{a.name}: {a.help}" for a in ARCHS.values()) + ".")
 @click.option("--task", type=click.Choice(["quali", "quanti"]), default="quali", show_default=True,
@@ -54,6 +57,8 @@ def _choices(allowed):
 @click.option("--compile/--no-compile", "compile_", default=None,
               help="torch.compile the model (default: on for CUDA, off on CPU).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where its checkpoint stopped.")
+@click.option("--max-time", type=click.FloatRange(min=0, min_open=True),
+              help="Stop after this many seconds (wall clock) with a checkpoint; --resume continues.")
 @click.option("--val", type=click.Path(exists=True, path_type=Path),
               help="Validation shards (default: hold out --val-size networks of the last shard).")
 @click.option("--val-size", default=2000, show_default=True)
@@ -74,9 +79,9 @@ def _choices(allowed):
 @click.option("--dropout", default=0.0, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, task, max_steps, batch_size, lr, warmup,
-          device, compile_, resume, val, val_size, eval_every, ckpt_every, log_every, width, heads, layers,
-          dec_layers, struct, iters_extra, dropout, seed, quiet):
+def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, pack, arch, task, max_steps, batch_size, lr,
+          warmup, device, compile_, resume, max_time, val, val_size, eval_every, ckpt_every, log_every, width, heads,
+          layers, dec_layers, struct, iters_extra, dropout, seed, quiet):
     """Train a model on the shards in DATA (from `metabnet gen`) into --out; without DATA, on
     networks generated as training goes (--families, --sizes, --kinetics, --weights), so that
     no dataset is needed on disk.
@@ -100,7 +105,7 @@ def train(data, out, families, sizes, kinetics, weights, mm_intake_scale, arch, 
     tc = TrainConfig(data=str(data) if data else None, mixture=mixture, out=str(out), batch_size=batch_size,
                      lr=lr, warmup=warmup, max_steps=max_steps, eval_every=eval_every, ckpt_every=ckpt_every,
                      log_every=log_every, val_size=val_size, val=str(val) if val else None,
-                     seed=seed, device=device, compile=compile_)
+                     seed=seed, device=device, compile=compile_, pack=pack, max_seconds=max_time)
     if data:
         warn_unfinished([data])
     try:

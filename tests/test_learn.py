@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from metabnet.learn.archs import ARCHS, node_arrays
 from metabnet.learn.loader import GenStream, ShardIndex, Stream
 from metabnet.metrics import rel_l1, report, summary
 from metabnet.learn.model import ModelConfig, build, init_weights
-from metabnet.learn.predict import load_model, to_device
+from metabnet.learn.predict import load_model, save_compact, to_device
 from metabnet.learn.train import TrainConfig, train
 
 TINY = dict(d_model=32, n_heads=4, n_enc=2, n_dec=2)
@@ -100,14 +101,96 @@ def test_gen_stream_cycles_the_mixture_and_resumes_exactly():
     assert val["edge_rate"].tobytes() not in train_keys
 
 
+def test_gen_stream_packs_batches_by_length_and_resumes_exactly():
+    seq = ARCHS["seq2seq"]
+    cfg = GenConfig(weights="unweighted")
+    length = lambda b: seq.lengths(b, "quali", False)  # noqa: E731
+    s = GenStream([cfg], batch_size=8, seed=3, pack=4, length=length)
+    first = [b for _, b in zip(range(8), s.batches())]
+    pool = GenStream([cfg], batch_size=32, seed=3).batches()  # the same networks, unsorted
+    whole = next(pool)[2]
+    assert sorted(length(whole).tolist()) == sorted(np.concatenate([length(b) for _, _, b in first[:4]]).tolist())
+    spans = [np.ptp(length(b)) for _, _, b in first[:4]]
+    assert max(spans) < np.ptp(length(whole)) / 2, spans  # each batch is a slice of the sorted pool
+    again = [b for _, b in zip(range(3), s.batches(0, 0, 5))]  # resumed at batch 5, inside the second pool
+    for (_, j, a), (_, k, b) in zip(first[5:], again):
+        assert j == k and all(np.array_equal(a[key], b[key]) for key in ("n", "edge_src", "edge_dst", "x"))
+    assert np.array_equal(length(first[0][2]), seq.lengths(first[0][2], "quali", False))
+    quanti = 3 + 2 * np.diff(whole["edge_ptr"]) + 12 * whole["n"] + 3  # input tokens + the longest answer
+    assert seq.lengths(whole, "quanti", False).tolist() == quanti.tolist()
+    with pytest.raises(ValueError, match="length function"):
+        GenStream([cfg], 8, pack=2)
+
+
+def test_train_in_time_slices_with_a_hook_and_a_time_limit(tmp_path):
+    """ckpt_every, the hook after every checkpoint; max_seconds ends the call with a checkpoint,
+    unfinished, and resume continues; the log lines give the data wait and the model FLOP rate."""
+    mix = [dict(size="custom", n_min=8, n_max=12, weights="unweighted")]
+    base = dict(data=None, mixture=mix, batch_size=8, lr=1e-3, warmup=2, max_steps=6, log_every=2, eval_every=10**6,
+                ckpt_every=2, val_size=8, device="cpu", compile=False, pack=2)
+    mc = ModelConfig(arch="seq2seq", **{**TINY, "n_enc": 1, "n_dec": 1})
+    calls = []
+
+    def hook(model, state, last):  # evaluates, as benchmarks/gpu_paper.py does; the loop restores train mode
+        calls.append((state["step"], last, model.training))
+        model.eval()
+
+    train(TrainConfig(out=str(tmp_path / "a"), **base), mc, progress=False, on_checkpoint=hook)
+    assert calls == [(2, False, True), (4, False, True), (6, True, True)]
+    rows = [json.loads(s) for s in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if r["split"] == "train"]
+    assert len(logged) == 3 and all(r["data_wait_s"] >= 0 and r["model_tflops"] > 0 and "mfu" not in r for r in logged)
+
+    calls.clear()
+    tc = TrainConfig(out=str(tmp_path / "b"), **{**base, "max_seconds": 1e-9})  # out of time after one step
+    train(tc, mc, progress=False, on_checkpoint=hook)
+    assert calls == [(1, True, True)]
+    ck = torch.load(tmp_path / "b" / "model.pt", weights_only=True)
+    assert ck["state"]["step"] == 1 and not ck["state"].get("finished")
+    train(TrainConfig(out=str(tmp_path / "b"), **base), mc, resume=True, progress=False)  # more time: finishes
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
+    assert b["state"]["finished"] and b["state"]["step"] == 6
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k  # the same batches as without the stop
+    with pytest.raises(ValueError, match="pack must be at least 1 and applies to generated networks only"):
+        train(TrainConfig(out=str(tmp_path / "c"), **{**base, "data": str(tmp_path)}), mc, progress=False)
+
+
+def test_compact_checkpoint_keeps_the_model_in_bf16(tiny, tmp_path):
+    train(_tc(tiny, tmp_path / "run", max_steps=4, val_size=16), ModelConfig(arch="seq2seq", **TINY), progress=False)
+    full = tmp_path / "run" / "checkpoint.pt"
+    size = save_compact(full, tmp_path / "small.pt")
+    assert size == (tmp_path / "small.pt").stat().st_size < full.stat().st_size / 4  # no optimizer, half the bytes
+    raw = torch.load(tmp_path / "small.pt", weights_only=True)
+    assert {"optim", "rng"}.isdisjoint(raw) and raw["state"] == torch.load(full, weights_only=True)["state"]
+    assert {v.dtype for v in raw["model"].values()} == {torch.bfloat16}
+    assert raw["model"]["tok.weight"].data_ptr() == raw["model"]["head.weight"].data_ptr()  # tied: stored once
+    with zipfile.ZipFile(tmp_path / "small.pt") as z:
+        assert any(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())
+    model, ck = load_model(tmp_path / "small.pt")
+    ref, _ = load_model(full)
+    for k, v in ref.state_dict().items():
+        assert model.state_dict()[k].dtype == torch.float32
+        assert torch.equal(model.state_dict()[k], v.to(torch.bfloat16).float()), k
+    index = ShardIndex(tiny)
+    data = index.read_all()
+    index.close()
+    from metabnet.learn.predict import predict
+    assert predict(model, data)["cls"].shape == (len(data),)
+    res = CliRunner().invoke(main, ["info", "--model", str(tmp_path / "small.pt")])
+    assert res.exit_code == 0 and "seq2seq" in res.output, res.output
+
+
 def test_train_streams_generated_networks_without_data(tmp_path):
     args = ["train", "--out", str(tmp_path / "run"), "--families", "erdos,small_world", "--sizes", "S",
             "--task", "quanti", "--max-steps", "4", "--batch-size", "4", "--val-size", "8", "--width", "16",
-            "--warmup", "2", "--device", "cpu", "-q"]
+            "--warmup", "2", "--device", "cpu", "-q", "--pack", "2", "--max-time", "600"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     ck = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
     assert ck["model_config"]["arch"] == "flux" and ck["train_config"]["data"] is None
+    assert ck["train_config"]["pack"] == 2 and ck["train_config"]["max_seconds"] == 600 and ck["state"]["finished"]
     assert [m["family"] for m in ck["data_mixture"]] == ["erdos", "small_world"]
     bad = CliRunner().invoke(main, args[:3] + ["--families", "erdos,nope"])
     assert bad.exit_code == 2 and "nope: choose from" in bad.output
@@ -276,6 +359,21 @@ def test_eval_cli_on_shards_network_files_and_token_json(tiny, tmp_path):
     assert rep["by"]["family"]["files"]["count"] == 10 and "within_0.05" in rep["overall"]
 
 
+def test_eval_leaves_out_networks_longer_than_the_seq2seq_reads(tiny, tmp_path):
+    index = ShardIndex(tiny)
+    data = index.read_all()
+    index.close()
+    longest = -(-(3 + 3 * np.diff(data["edge_ptr"])) // 16) * 16  # weighted inputs, padded (answers are shorter)
+    for max_len, left_out in ((int(np.median(longest)), int((longest > int(np.median(longest))).sum())), (16, len(data))):
+        mc = ModelConfig(arch="seq2seq", max_len=max_len, **TINY)
+        path = tmp_path / f"len{max_len}.pt"
+        torch.save({"model_config": mc.to_dict(), "model": init_weights(build(mc)).state_dict(), "weighted": True}, path)
+        assert int((~ARCHS["seq2seq"].fits(data, mc, True)).sum()) == left_out
+        res = CliRunner().invoke(main, ["eval", "--model", str(path), str(tiny), "-q"])
+        assert res.exit_code == 0, res.output
+        assert f"{left_out} network(s) too large for the seq2seq model were left out" in res.output
+
+
 # ---- errors and reruns -------------------------------------------------------------------
 def test_train_errors_are_one_line(tiny, tmp_path):
     def train_cli(*args):
@@ -289,6 +387,7 @@ def test_train_errors_are_one_line(tiny, tmp_path):
     (tmp_path / "empty").mkdir()
     assert "no *.h5 shards" in train_cli(tmp_path / "empty", "--out", tmp_path / "a")
     assert "batch-size must be at least 1, got 0" in train_cli(tiny, "--out", tmp_path / "b", "--batch-size", "0")
+    assert "applies to generated networks only (no DATA), got 2" in train_cli(tiny, "--out", tmp_path / "d", "--pack", "2")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "checkpoint.pt").write_bytes(b"PK\x03\x04 not a checkpoint")
     line = train_cli(tiny, "--out", tmp_path / "c", "--resume", "--val", tiny, "--batch-size", "16")

@@ -105,6 +105,11 @@ class Arch:
         """Positions one example of these arrays occupies (for FLOP counts)."""
         return int(arrays["T"])
 
+    def lengths(self, batch: Batch, task: str, weighted: bool = True) -> np.ndarray:
+        """Positions each network needs, whatever its label (batches packed by length,
+        metabnet.learn.loader.GenStream): here its nodes, intake and excretion included."""
+        return np.asarray(batch["n"], np.int64) + 2
+
     def predict(self, model, t: dict, part: Batch, beam: int = 1):
         """(p_exists (B,), cls (B,) int8 with -1 for an unreadable answer, x: list of arrays or None)."""
         import torch
@@ -134,6 +139,11 @@ class Arch:
     def too_large(self, net, config, weighted: bool) -> Reason | None:
         """Why `net` is too large for the model itself, whatever it was trained on (or None)."""
         return None
+
+    def fits(self, batch: Batch, config, weighted: bool) -> np.ndarray:
+        """Which networks of `batch` the model itself can take (`too_large`, for a whole batch)."""
+        limit = self.size_limit(config)
+        return np.ones(len(batch), bool) if limit is None else np.asarray(batch["n"]) <= limit
 
     def decode_limit(self, task: str) -> bool:
         """Whether validation should be capped at TrainConfig.val_decode networks (slow decoding)."""
@@ -205,10 +215,17 @@ class Seq2SeqArch(Arch):
     def positions(self, arrays):
         return int(arrays["src"].shape[1] + arrays["tgt"].shape[1])
 
+    def lengths(self, batch, task, weighted=True):
+        """Input tokens plus the longest answer its size allows: the same for both classes, so
+        that batches packed by length keep networks with and without an equilibrium."""
+        m = np.diff(np.asarray(batch["edge_ptr"], np.int64))
+        return 3 + (3 if weighted else 2) * m + self.answer_length(np.asarray(batch["n"], np.int64), task)
+
     @staticmethod
-    def answer_length(n: int, task: str) -> int:
-        """Tokens of the longest answer for n inner nodes: <s> N1 (SPECIAL_3 + 12-token float) * n </s>."""
-        return 12 * n + 3 if task == "quanti" else 3
+    def answer_length(n, task: str):
+        """Tokens of the longest answer for n inner nodes (an int or an array): <s> N1
+        (SPECIAL_3 + 12-token float) * n </s>."""
+        return 12 * n + 3 if task == "quanti" else 3 + 0 * n
 
     def predict(self, model, t, part, beam=1):
         import torch
@@ -236,8 +253,17 @@ class Seq2SeqArch(Arch):
             ok &= bad[ptr[1:]] == bad[ptr[:-1]]  # no bad rate in the network's edges (any may have none)
         return ok
 
+    @staticmethod
+    def input_width(m, weighted: bool):
+        """Positions the input of m reactions takes in `arrays`: its tokens padded to a multiple of 16."""
+        return -(-(3 + (3 if weighted else 2) * m) // 16) * 16
+
+    def fits(self, batch, config, weighted):
+        m, n = np.diff(np.asarray(batch["edge_ptr"], np.int64)), np.asarray(batch["n"], np.int64)
+        return np.maximum(self.input_width(m, weighted), self.answer_length(n, config.task)) <= config.max_len
+
     def too_large(self, net, config, weighted):
-        longest = max(3 + (3 if weighted else 2) * net.m, self.answer_length(net.n, config.task))
+        longest = max(self.input_width(net.m, weighted), self.answer_length(net.n, config.task))
         if longest > config.max_len:
             return Refusal.TOKENS.because(tokens=longest, max_len=config.max_len)
         return None

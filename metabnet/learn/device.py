@@ -39,3 +39,15 @@ def compile_model(model):
 
     os.environ.setdefault("PYTHONUTF8", "1")
     return torch.compile(model)
+
+
+# Dense bf16 peaks (TFLOP/s, SXM parts, the vendors' datasheets) for model FLOP utilisation;
+# matched against the GPU's name.  A device not listed has no MFU figure.
+PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
+
+
+def peak_flops(device: str) -> float | None:
+    """The dense bf16 peak (FLOP/s) of `device` (a CUDA device: bf16 autocast), or None where
+    unknown or not a GPU."""
+    name = gpu_name() if str(device).startswith("cuda") else None
+    return next((v * 1e12 for k, v in PEAK_BF16_TFLOPS.items() if k in name), None) if name else None

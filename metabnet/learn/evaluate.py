@@ -77,13 +77,19 @@ def evaluate(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256
 
 def evaluate_predictions(model, ckpt: dict, data: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
                          progress=None) -> tuple[dict, Batch, dict]:
-    """(the report of `evaluate`, the networks the model can read, its predictions on them)."""
+    """(the report of `evaluate`, the networks the model can read, its predictions on them).
+    Networks outside its vocabulary (`unreadable`) or too large for it (`too_large`: the
+    seq2seq's max_len, the flux model's iterations) are left out and counted."""
     weighted = ckpt.get("weighted", True)
-    ok = ARCHS[model.config.arch].readable(data, weighted)
+    arch = ARCHS[model.config.arch]
+    readable = arch.readable(data, weighted)
+    fits = arch.fits(data, model.config, weighted)
+    ok = readable & fits
     data = take(data, np.flatnonzero(ok))
     true, cls, err, pred = score_batch(model, data, device, batch_size, beam, weighted, progress)
     groups = {"family": data["family"], "size": size_bucket(data["n"]), "kinetics": data["kinetics"]}
     rep = report(true, cls, err, groups)
-    rep["unreadable"] = int((~ok).sum())
+    rep["unreadable"] = int((~readable).sum())
+    rep["too_large"] = int((readable & ~fits).sum())
     rep["model"] = {"arch": model.config.arch, "task": model.config.task}
     return rep, data, pred

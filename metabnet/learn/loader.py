@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,25 +121,48 @@ class GenStream:
     run comes from mixture component j mod K, as networks (j // K) * B * world + rank * B ...
     of that component's shard; so the order is a pure function of (seed, j) and a run
     resumes exactly.  Validation networks come from shards 10,000 + k of the same seed,
-    which training never draws."""
+    which training never draws.
+
+    With `pack` > 1, every `pack` consecutive batches of a component are generated as one
+    pool, sorted by `length` (networks -> positions each; `Arch.lengths`) and cut into `pack`
+    batches of networks of similar length, taken in an order drawn from (seed, component,
+    pool): less padding, still a pure function of (seed, j)."""
 
     VAL_SHARD = 10_000
 
-    def __init__(self, mixture: list[GenConfig], batch_size: int, seed: int = 0, rank: int = 0, world: int = 1):
+    def __init__(self, mixture: list[GenConfig], batch_size: int, seed: int = 0, rank: int = 0, world: int = 1,
+                 pack: int = 1, length=None):
         if not mixture:
             raise ValueError("an empty mixture")
+        if pack < 1 or (pack > 1 and length is None):
+            raise ValueError("pack must be at least 1, and a length function is needed to pack")
         self.mixture, self.batch_size, self.seed, self.rank, self.world = mixture, batch_size, seed, rank, world
+        self.pack, self.length = pack, length
 
     def _labelled(self, k: int, count: int, shard: int, start: int) -> Batch:
         return _tagged(generate(self.mixture[k], count, self.seed, shard, start), self.mixture[k])
 
+    def _pool(self, k: int, p: int) -> tuple[Batch, np.ndarray]:
+        """Pool p of component k and its `pack` batches, (pack, B) indices into it, in the order taken."""
+        B, P = self.batch_size, self.pack
+        pool = self._labelled(k, P * B, k, (p * self.world + self.rank) * P * B)
+        if P == 1:
+            return pool, np.arange(B)[None, :]
+        cut = np.argsort(self.length(pool), kind="stable").reshape(P, B)
+        return pool, cut[np.random.default_rng([self.seed, k, p]).permutation(P)]
+
     def batches(self, epoch: int = 0, start_window: int = 0, start_batch: int = 0):
         """Yield (0, j, Batch) for j = start_batch, start_batch + 1, ... without end."""
-        K, B = len(self.mixture), self.batch_size
+        K = len(self.mixture)
+        pools = {}  # component -> (pool number, pool, batches)
         j = start_batch
         while True:
-            start = ((j // K) * self.world + self.rank) * B
-            yield 0, j, self._labelled(j % K, B, j % K, start)
+            k = j % K
+            p, s = divmod(j // K, self.pack)
+            if pools.get(k, (None,))[0] != p:
+                pools[k] = (p, *self._pool(k, p))
+            _, pool, cut = pools[k]
+            yield 0, j, pool if self.pack == 1 else take(pool, cut[s])
             j += 1
 
     def validation(self, size: int) -> Batch:
@@ -148,9 +172,10 @@ class GenStream:
         return concat([self._labelled(k, c, self.VAL_SHARD + k, 0) for k, c in enumerate(counts) if c])
 
 
-def prefetch(iterable, depth: int = 4):
+def prefetch(iterable, depth: int = 4, waited: list | None = None):
     """Run `iterable` on a background thread, `depth` items ahead (h5py reads, gzip and the
-    Numba tokenizer release the GIL).  Exceptions are re-raised in the consumer."""
+    Numba tokenizer release the GIL).  Exceptions are re-raised in the consumer.  `waited`:
+    a one-element list to which the seconds the consumer waits for items are added."""
     q: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
     end = object()
@@ -168,7 +193,13 @@ def prefetch(iterable, depth: int = 4):
     t = threading.Thread(target=work, daemon=True)
     t.start()
     try:
-        while (item := q.get()) is not end:
+        while True:
+            t0 = time.perf_counter()
+            item = q.get()
+            if waited is not None:
+                waited[0] += time.perf_counter() - t0
+            if item is end:
+                break
             if isinstance(item, BaseException):
                 raise item
             yield item

@@ -1,7 +1,9 @@
 """Predictions of a trained model for a Batch of networks, and checkpoint loading."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import torch
@@ -98,6 +100,36 @@ def load_model(path, device="cpu", **config) -> tuple[torch.nn.Module, dict]:
     if not all(torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point()):
         raise CheckpointError(path, "its weights hold NaN or infinite values")
     return model.to(device).eval(), ckpt
+
+
+def save_compact(src, dst, dtype=torch.bfloat16) -> int:
+    """Write the checkpoint at `src` (checkpoint.pt or model.pt of `metabnet train`) to `dst`
+    in compact form: the weights and configs only (no optimizer or RNG state), floating-point
+    weights in `dtype` (tied weights stored once), the zip entries deflated.  `load_model`
+    reads it like any checkpoint, into full-precision modules (torch.load reads deflated zip
+    entries).  Written through a temporary name; returns its size in bytes."""
+    from metabnet.fileio import atomic_write
+
+    ckpt = _torch_load(src, "cpu")
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
+        raise CheckpointError(src, "expected a dict with 'model' (weights)")
+    cast = {}  # one converted tensor per storage, so that tied weights stay one
+    weights = {}
+    for k, v in ckpt["model"].items():
+        key = (v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape))
+        if key not in cast:
+            cast[key] = v.to(dtype) if v.is_floating_point() else v
+        weights[k] = cast[key]
+    raw = io.BytesIO()
+    torch.save({**{k: v for k, v in ckpt.items() if k not in ("model", "optim", "rng")}, "model": weights}, raw)
+    packed = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin, \
+            zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+    with atomic_write(dst, "wb") as f:
+        f.write(packed.getvalue())
+    return len(packed.getvalue())
 
 
 def to_device(arrays: dict, device) -> dict:

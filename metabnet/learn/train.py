@@ -28,7 +28,7 @@ from metabnet.batch import take
 from metabnet.fileio import atomic_write, write_text
 from metabnet.gen.config import GenConfig
 from metabnet.learn.loader import GenStream, ShardIndex, Stream, prefetch
-from metabnet.learn.device import resolve_device
+from metabnet.learn.device import peak_flops, resolve_device
 from metabnet.learn.evaluate import score_batch
 from metabnet.learn.model import ModelConfig, build, count_params, init_weights
 from metabnet.learn.predict import to_device
@@ -60,6 +60,9 @@ class TrainConfig:
     window: int = 8  # blocks per shuffle window
     val_each_epoch: bool = True  # also validate when an epoch ends
     mixture: list | None = None  # without data: GenConfig fields of each component streamed in turn
+    pack: int = 1  # without data: generate pools of `pack` batches, cut into batches of similar length
+    max_seconds: float | None = None  # stop this call after that long (wall clock), with a checkpoint
+    ckpt_seconds: float | None = None  # also checkpoint when that long passed since the last one
 
 
 def lr_at(step: int, tc: TrainConfig) -> float:
@@ -81,6 +84,11 @@ def _check(tc: TrainConfig):
             raise ValueError(f"{key.replace('_', '-')} must be at least 1, got {getattr(tc, key)}")
     if tc.max_steps < 0 or tc.warmup < 0 or tc.val_size < 0:
         raise ValueError("max-steps, warmup and val-size must not be negative")
+    if tc.pack < 1 or (tc.pack > 1 and tc.data is not None):
+        raise ValueError(f"pack must be at least 1 and applies to generated networks only (no DATA), got {tc.pack}")
+    for key in ("max_seconds", "ckpt_seconds"):
+        if getattr(tc, key) is not None and not getattr(tc, key) > 0:
+            raise ValueError(f"{key.replace('_', '-')} must be positive, got {getattr(tc, key)}")
 
 
 def _load_checkpoint(path: Path, device) -> dict:
@@ -211,7 +219,8 @@ class Data:
     weighted: bool  # seq2seq: rate tokens (unweighted: N1)
 
 
-def setup_data(tc: TrainConfig, rank: int, world: int) -> Data:
+def setup_data(tc: TrainConfig, rank: int, world: int, mc: ModelConfig | None = None) -> Data:
+    """The training stream and validation networks; `mc` gives the lengths that `tc.pack` sorts by."""
     if tc.data is not None:
         index = ShardIndex(tc.data)
         configs = [index.sources[0].config]
@@ -220,7 +229,9 @@ def setup_data(tc: TrainConfig, rank: int, world: int) -> Data:
         train_networks = sum(b - a for _, a, b in stream.blocks)
     else:
         index, configs = None, [GenConfig(**c) for c in tc.mixture or [{}]]
-        stream = GenStream(configs, tc.batch_size, tc.seed, rank, world)
+        weighted = any(c.weights != "unweighted" for c in configs)
+        length = (lambda b: ARCHS[mc.arch].lengths(b, mc.task, weighted)) if mc is not None else None  # noqa: E731
+        stream = GenStream(configs, tc.batch_size, tc.seed, rank, world, tc.pack, length)
         train_networks = None
     weighted = any(c.weights != "unweighted" for c in configs)
     val = ShardIndex(tc.val).read_all() if tc.val else stream.validation(tc.val_size)
@@ -243,10 +254,10 @@ def setup_model(mc: ModelConfig, tc: TrainConfig, device: str):
 
 # The settings that make a run what it is: resuming with any other value would write a
 # checkpoint whose record of how it was trained is false, so `resume_from` refuses it.
-# (max_steps may grow: a run can be continued for longer; out, device, compile and the
-# logging and checkpoint intervals change nothing learned.)
+# (max_steps may grow: a run can be continued for longer; out, device, compile, the time
+# limits and the logging and checkpoint intervals change nothing learned.)
 TRAINED_BY = ("data", "mixture", "val", "val_size", "batch_size", "lr", "weight_decay", "warmup", "min_lr_ratio",
-              "grad_clip", "seed", "block", "window", "val_decode", "val_each_epoch")
+              "grad_clip", "seed", "block", "window", "val_decode", "val_each_epoch", "pack")
 
 
 def _same_setting(key: str, a, b) -> bool:
@@ -314,10 +325,12 @@ def train_step(run, model, opt, batch: dict, lr: float, grad_clip: float, device
 
 class Run:
     """The run directory's outputs: metrics lines, validations, checkpoints and curves (rank 0
-    writes them), and the loop state they record."""
+    writes them), and the loop state they record.  `on_checkpoint(model, state, last)` is
+    called on rank 0 after every checkpoint but an interrupted run's, `last` saying whether
+    the loop ends; its time is left out of the logged rates and of the time slices."""
 
     def __init__(self, tc: TrainConfig, mc: ModelConfig, data: Data, model, opt, state: dict,
-                 logged: list[dict], rank: int, world: int, device: str):
+                 logged: list[dict], rank: int, world: int, device: str, on_checkpoint=None):
         self.tc, self.mc, self.data, self.model, self.opt = tc, mc, data, model, opt
         self.state, self.rank, self.world, self.device = state, rank, world, device
         self.out = Path(tc.out)
@@ -327,6 +340,18 @@ class Run:
         self.replot = False
         self.loss_sum = torch.tensor(state.pop("loss_sum", 0.0), device=device)  # since the last log line
         self.t_last, self.ex_last = time.perf_counter(), state["examples"]
+        self.on_checkpoint, self.t_ckpt = on_checkpoint, time.monotonic()
+        self.flops_per_example = getattr(model, "flops_per_example", None)
+        self.flops, self.waited = 0.0, [0.0]  # this process' model FLOPs and data waits since the last log line
+        self.peak = peak_flops(device)
+
+    def count(self, positions: int):
+        """Add one step's model FLOPs (metabnet.learn.model.transformer_flops) for MFU."""
+        if self.flops_per_example is not None:
+            self.flops += self.flops_per_example(positions) * self.tc.batch_size
+
+    def slice_due(self) -> bool:
+        return self.tc.ckpt_seconds is not None and time.monotonic() - self.t_ckpt >= self.tc.ckpt_seconds
 
     def emit(self, rec: dict):
         if self.log:
@@ -343,14 +368,23 @@ class Run:
     def log_train(self, gnorm, bar):
         """The mean loss since the last log line, the rate and the schedule."""
         st, tc = self.state, self.tc
-        now = time.perf_counter()
-        st["elapsed"] += now - self.t_last
-        rate = (st["examples"] - self.ex_last) / (now - self.t_last)
-        self.t_last, self.ex_last = now, st["examples"]
+        # .item() waits for the device, so that the rate counts the steps' work, not their launch
         mean_loss, self.loss_sum = self.loss_sum.item() / tc.log_every, torch.zeros_like(self.loss_sum)
-        self.emit({"split": "train", "step": st["step"], "epoch": st["epoch"], "examples": st["examples"],
-                   "loss": mean_loss, "lr": lr_at(st["step"] - 1, tc), "grad_norm": float(gnorm),
-                   "examples_per_s": round(rate, 1), "elapsed_s": round(st["elapsed"], 2)})
+        now = time.perf_counter()
+        dt = now - self.t_last
+        st["elapsed"] += dt
+        rate = (st["examples"] - self.ex_last) / dt
+        self.t_last, self.ex_last = now, st["examples"]
+        rec = {"split": "train", "step": st["step"], "epoch": st["epoch"], "examples": st["examples"],
+               "loss": mean_loss, "lr": lr_at(st["step"] - 1, tc), "grad_norm": float(gnorm),
+               "examples_per_s": round(rate, 1), "elapsed_s": round(st["elapsed"], 2),
+               "data_wait_s": round(self.waited[0], 3)}  # the loop waiting for batches
+        if self.flops:  # this process' model FLOP rate, and its share of the device's bf16 peak
+            rec["model_tflops"] = float(f"{self.flops / dt / 1e12:.4g}")
+            if self.peak:
+                rec["mfu"] = float(f"{self.flops / dt / self.peak:.4g}")
+        self.flops, self.waited[0] = 0.0, 0.0
+        self.emit(rec)
         bar.set_postfix(loss=f"{mean_loss:.4f}", ex_s=f"{rate:,.0f}")
 
     def validate(self):
@@ -366,9 +400,20 @@ class Run:
         if self.world > 1:
             torch.distributed.barrier()
 
-    def checkpoint(self):
+    def checkpoint(self, last: bool | None = None):
+        """Write checkpoint.pt and model.pt; then, unless `last` is None (an interrupted run),
+        the on_checkpoint hook."""
         if self.rank != 0:
             return
+        self._write()
+        if last is not None and self.on_checkpoint is not None:
+            t0 = time.perf_counter()
+            self.on_checkpoint(self.model, dict(self.state), last)
+            self.model.train()
+            self.t_last += time.perf_counter() - t0  # the next logged rate leaves the hook out
+        self.t_ckpt = time.monotonic()
+
+    def _write(self):
         if self.replot:
             plot(self.out / "metrics.jsonl", self.out / "curves.png")
             self.replot = False
@@ -402,9 +447,16 @@ def start_or_resume(ckpt_path: Path, resume: bool, model, opt, device, tc: Train
 
 
 def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool = True,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None, on_checkpoint=None) -> dict:
     """Train; returns the last validation summary.  `stop_after` ends the process' loop after
     that many steps without a final checkpoint (tests use it to simulate a kill).
+    `on_checkpoint(model, state, last)`: called after every checkpoint (`Run`), for
+    evaluations of one's own in time slices (`tc.ckpt_seconds`).
+
+    `tc.max_seconds` ends this call after the step that passes that much wall-clock time
+    (the hook's included), with a checkpoint and no final validation: the run stays
+    unfinished and `resume=True` continues it.  With several processes the time limits are
+    refused (the processes would stop at different steps).
 
     Ctrl-C (SIGINT) or SIGTERM ends the step under way, saves a checkpoint and raises
     `Interrupted` (a KeyboardInterrupt); a second one stops at once, keeping the last
@@ -413,13 +465,16 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     run with, missing shards and a damaged checkpoint raise ValueError (one line)."""
     # ---- setup
     _check(tc)
+    t_start = time.monotonic()
     rank, world, local = _dist()
+    if world > 1 and (tc.max_seconds or tc.ckpt_seconds):
+        raise ValueError("max-seconds and ckpt-seconds need a single process (ranks would stop at different steps)")
     device = setup_device(tc, local)
     out = Path(tc.out)
     ckpt_path = out / "checkpoint.pt"
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    data = setup_data(tc, rank, world)
+    data = setup_data(tc, rank, world, mc)
     model, opt = setup_model(mc, tc, device)
 
     # ---- resume
@@ -428,7 +483,7 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     # drop records logged after the checkpoint (all of them on a fresh start)
     logged = _keep_metrics(out / "metrics.jsonl", state["step"] if resume else None) if rank == 0 else []
     run = wrap(model, tc, device, world, local)
-    r = Run(tc, mc, data, model, opt, state, logged, rank, world, device)
+    r = Run(tc, mc, data, model, opt, state, logged, rank, world, device, on_checkpoint)
     if rank == 0 and state["step"] == 0:
         r.info()
 
@@ -438,26 +493,32 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
     model.train()
     steps_here = 0
     stopped = lambda: stop_after is not None and steps_here >= stop_after  # noqa: E731
+    timed_out = False  # tc.max_seconds passed: checkpoint, leave the run unfinished
     interrupted = _CtrlC()
+    arch = ARCHS[mc.arch]
     try:
-        while state["step"] < tc.max_steps and not stopped():
-            batches = ((w, j, ARCHS[mc.arch].arrays(b, mc.task, data.weighted))
+        while state["step"] < tc.max_steps and not stopped() and not timed_out:
+            batches = ((w, j, arch.arrays(b, mc.task, data.weighted))
                        for w, j, b in data.stream.batches(state["epoch"], state["window"], state["batch"]))
-            for w, j, arrays in prefetch(batches):
+            for w, j, arrays in prefetch(batches, max(4, 2 * tc.pack), r.waited):
                 loss, gnorm = train_step(run, model, opt, to_device(arrays, device), lr_at(state["step"], tc),
                                          tc.grad_clip, device)
                 r.loss_sum += loss.float()
+                r.count(arch.positions(arrays))
                 state.update(step=state["step"] + 1, window=w, batch=j + 1,
                              examples=state["examples"] + tc.batch_size * world)
                 steps_here += 1
                 bar.update(1)
                 if state["step"] % tc.log_every == 0:
                     r.log_train(gnorm, bar)
-                done = state["step"] >= tc.max_steps or stopped()
+                timed_out = (state["step"] < tc.max_steps and tc.max_seconds is not None
+                             and time.monotonic() - t_start >= tc.max_seconds)
+                done = state["step"] >= tc.max_steps or stopped() or timed_out
                 if state["step"] % tc.eval_every == 0 and not done:
                     r.validate()
-                if state["step"] % tc.ckpt_every == 0:
-                    r.checkpoint()
+                due = state["step"] % tc.ckpt_every == 0 or r.slice_due()
+                if timed_out or (due and (not done or stopped())):  # at max_steps: the final one below
+                    r.checkpoint(last=done)
                 if interrupted:  # Ctrl-C or SIGTERM: stop between steps, where the state is whole
                     if state["step"] % tc.ckpt_every:
                         r.checkpoint()
@@ -468,11 +529,11 @@ def train(tc: TrainConfig, mc: ModelConfig, resume: bool = False, progress: bool
                 state.update(epoch=state["epoch"] + 1, window=0, batch=0)
                 if tc.val_each_epoch:
                     r.validate()
-                r.checkpoint()
-        if not stopped() and not finished:
+                r.checkpoint(last=False)
+        if not stopped() and not timed_out and not finished:
             r.validate()
             state["finished"] = True
-            r.checkpoint()
+            r.checkpoint(last=True)
     finally:
         interrupted.restore()
         bar.close()

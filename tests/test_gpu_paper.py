@@ -22,7 +22,7 @@ def rehearsal(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gpu_paper")
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
     r = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_paper.sh"), str(tmp / "out"), "--tiny", "--device", "cpu",
-                        "--work", str(tmp / "work")], env=env, capture_output=True, text=True, timeout=600)
+                        "--work", str(tmp / "work")], env=env, capture_output=True, encoding="utf-8", errors="replace", timeout=600)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     rows = [json.loads(line) for line in (tmp / "out" / "metrics.jsonl").read_text().splitlines()]
     return tmp / "out", rows, r.stdout

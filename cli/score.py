@@ -1,4 +1,5 @@
 """metabnet score: a model's (or the exact solver's) answer for every network in files and folders."""
+import functools
 from pathlib import Path
 
 import click
@@ -55,7 +56,8 @@ def score(paths, model_spec, out, fmt, verify, refine, flag_residual, device, ba
 
     device = resolve_device(device)
     model, ckpt = load_model_spec(model_spec, device)
-    scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual)
+    scorer = Scorer(model, ckpt, device, batch_size, beam, verify, refine, flag_residual,
+                    progress=functools.partial(progress_bar, enabled=not quiet))
     warn_unfinished(paths)
     failures = failure_log()  # each error printed as it comes
     files = iter_network_files(paths, exclude=outputs, errors=failures)

@@ -14,14 +14,18 @@ LOG_INTERVAL = 30.0  # seconds between progress lines when stderr is not a termi
 
 
 def progress_bar(iterable=None, *, total=None, desc: str = "", unit: str = "it", initial: int = 0,
-                 enabled: bool = True, unit_scale: bool = False, interval: float = LOG_INTERVAL, file=None):
+                 enabled: bool = True, unit_scale: bool = False, interval: float = LOG_INTERVAL, file=None,
+                 note: str | None = None):
     """A tqdm bar on a terminal, a `LogProgress` elsewhere, a silent tqdm when not `enabled`.
-    All three take update(n), set_postfix(**values), close(), `with` and iteration."""
+    All three take update(n), set_postfix(**values), close(), `with` and iteration.  A `note`
+    (what the work will do and cost) is printed first, as one line ``desc: note``."""
     from tqdm.auto import tqdm
 
     file = sys.stderr if file is None else file
     if not enabled:
         return tqdm(iterable, total=total, disable=True)
+    if note:
+        print(f"{desc}: {note}" if desc else note, file=file, flush=True)
     isatty = getattr(file, "isatty", None)
     if isatty is not None and isatty():
         return tqdm(iterable, total=total, desc=desc, unit=unit, initial=initial, unit_scale=unit_scale, file=file)

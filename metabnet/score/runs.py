@@ -40,18 +40,19 @@ def read_chunks(files, size: int = 4096, errors=None):
         yield nets
 
 
-def solve_files(files, write, method: str = "direct", progress=None, failures=None):
+def solve_files(files, write, method: str = "direct", progress=None, failures=None, solver_progress=None):
     """Solve every network of `files` exactly, in order, calling write(record) for each
     (metabnet.solve.dispatch records), one network at a time; returns the errors
     (`failures`, a metabnet.fileio.Failures or a list; a new Failures by default), one per bad
     file or JSON line or network the solver could not decide, each naming its file.
-    progress(1) is called per network."""
+    progress(1) is called per network; `solver_progress` goes to metabnet.solve.solve (a long
+    solve says what it will do and shows its iterations on it)."""
     failures = Failures() if failures is None else failures
     for path in files:
         try:
             for net in iter_networks(path, failures):
                 try:
-                    write(solve(net, method))
+                    write(solve(net, method, progress=solver_progress))
                 except RuntimeError as e:  # the ODE reached no verdict
                     failures.append(FormatError(path, e))
                 except ValueError as e:  # a record JSON cannot hold (a value past the accepted range)

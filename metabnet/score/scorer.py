@@ -119,6 +119,7 @@ class Scorer:
     verify: bool = False  # the exact answer beside each record
     refine: bool = False  # the model's x as the exact solver's start
     flag_residual: float | None = None  # flag records whose residual exceeds this
+    progress: object = None  # the exact solver's progress for long solves (metabnet.solve.solve)
 
     def __post_init__(self):
         if self.refine and self.model is None:
@@ -166,14 +167,14 @@ class Scorer:
 
     def _record(self, net: Network, pred: Prediction | None, reason: Reason | None) -> Record:
         rec = Record(file=net.meta.get("file"), name=net.name, n=net.n, kinetics=net.kinetics, nodes=net.nodes)
-        exact = solve(net) if pred is None or self.verify or self.refine else None
+        exact = solve(net, progress=self.progress) if pred is None or self.verify or self.refine else None
         if pred is None:
             rec.update(_answer(net, exact), method="solver", p_exists=None, solver=exact["method"])
             if self.model is not None:
                 rec["solver_reason"], rec.refusal = reason.text, reason.refusal
         elif self.refine:
             start = pred.x if pred.x is not None and len(pred.x) == net.n and None not in pred.x else None
-            final = solve(net, x0=start) if start is not None else exact
+            final = solve(net, x0=start, progress=self.progress) if start is not None else exact
             rec.update(_answer(net, final), method="model+solver", p_exists=pred.p)
             rec["model"] = {"exists_unique": pred.exists, "x": pred.x, "residual": flux_residual(net, pred.x),
                             "rel_l1": _rel_l1(exact, pred.x)}

@@ -5,13 +5,16 @@ touches are left out of the solve (they stay at 0 and reach nothing), so a netwo
 million nodes and ten reactions is solved as one of at most twenty.  What still cannot fit
 is refused with a `SolveError` naming the file: more than `limits.MAX_NODES` inner nodes
 (the answer alone would not fit), or more than `limits.MAX_SPARSE` nodes with reactions, or
-a sparse system that only a full LU beyond `limits.LU_MAX` nodes would solve.
+a sparse system that neither the preconditioned iteration within `limits.KRYLOV_WORK` nor an
+exact LU within `limits.LU_FILL_MAX` / `limits.LU_MAX` solves (metabnet.solve.sparse).
 Networks of limits.SPARSE_MIN nodes with reactions or more go to metabnet.solve.sparse
 (sparse LU / Krylov, sparse Newton), the others to the kernels' dense solvers; what needs
 the dense kernels (the ODE, a warm start, a Newton stall) beyond limits.DENSE_MAX nodes is
 refused.  Every threshold lives in metabnet.solve.limits.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -29,7 +32,7 @@ class SolveError(RuntimeError, ValueError):
     `solve` reports per file) and a ValueError (as a bad input, which `eval` reports)."""
 
 
-def solve(net: Network, method: str = "direct", x0=None) -> dict:
+def solve(net: Network, method: str = "direct", x0=None, progress=None) -> dict:
     """{"file", "name", "n", "kinetics", "exists_unique", "exists_bounded", "nodes", "x",
     "residual", "method", "iterations", "why"} for one network; x is the limit of the
     trajectory from 0, x[i] the concentration of node nodes[i] (nodes null for an unnamed
@@ -37,7 +40,11 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
     (metabnet.solve.why: kind, nodes, and a one-line reason).
 
     `x0` (direct method only) warm-starts Newton for Michaelis-Menten kinetics from these n
-    concentrations, e.g. a model's prediction (kernels.equilibrium.solve)."""
+    concentrations, e.g. a model's prediction (kernels.equilibrium.solve).
+
+    `progress` (metabnet.progress.progress_bar, or a partial of it): a sparse solve of
+    limits.PROGRESS_MIN nodes or more says on it what it will do and shows its iterations,
+    under the description "solve NAME"; None: silent."""
     if x0 is not None and method != "direct":
         raise ValueError("a start x0 is for the direct method only")
     if method not in METHODS:
@@ -48,7 +55,7 @@ def solve(net: Network, method: str = "direct", x0=None) -> dict:
         if x0.size != net.n:
             raise ValueError(f"x0 must hold n = {net.n} values, got {x0.size}")
         x0 = x0 if touched is None else x0[touched - 1]
-    unique, bounded, x, res, it, method = _solve(small, method, x0)
+    unique, bounded, x, res, it, method = _solve(small, method, x0, progress)
     if touched is not None:  # untouched nodes stay at 0 and cannot reach excretion
         unique = False
         if bounded:
@@ -87,14 +94,15 @@ def _compact(net: Network) -> tuple[np.ndarray | None, Network]:
     return touched, small
 
 
-def _solve(net: Network, method: str, x0):
+def _solve(net: Network, method: str, x0, progress=None):
     """(unique, bounded, x, relative residual, iterations, method): by metabnet.solve.sparse from
     limits.SPARSE_MIN nodes (direct method), else, or when it has no verdict, by the dense
     kernels' labelling routine (kernels.equilibrium.label)."""
     km = net.km_or_nan()
     if net.n >= limits.SPARSE_MIN and method == "direct" and (x0 is None or not net.is_mm):
         try:
-            return sparse.solve(net.n, net.src, net.dst, net.rate, km)
+            bar = None if progress is None else functools.partial(progress, desc=f"solve {_where(net)}")
+            return sparse.solve(net.n, net.src, net.dst, net.rate, km, bar)
         except sparse.NeedsDense:
             pass
         except sparse.TooLarge as e:

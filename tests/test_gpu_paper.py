@@ -24,7 +24,7 @@ def rehearsal(tmp_path_factory):
     r = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_paper.sh"), str(tmp / "out"), "--tiny", "--device", "cpu",
                         "--work", str(tmp / "work")], env=env, capture_output=True, encoding="utf-8", errors="replace", timeout=600)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
-    rows = [json.loads(line) for line in (tmp / "out" / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (tmp / "out" / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
     return tmp / "out", rows, r.stdout
 
 
@@ -35,7 +35,7 @@ def test_every_file_comes_back(rehearsal):
     for stage in ("prepare", "quali", "quanti", "report"):
         assert f"== {stage}: at most" in stdout and f"== {stage}: exit code" not in stdout
     assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "== quanti: at most" in (out / "log.txt").read_text()
+    assert "== quanti: at most" in (out / "log.txt").read_text(encoding="utf-8")
 
 
 def test_metrics_record_every_slice_and_evaluation(rehearsal):
@@ -66,7 +66,7 @@ def test_metrics_record_every_slice_and_evaluation(rehearsal):
 
 def test_tables_say_it_is_a_rehearsal(rehearsal):
     out, _, _ = rehearsal
-    text = (out / "eval.md").read_text()
+    text = (out / "eval.md").read_text(encoding="utf-8")
     assert "CPU REHEARSAL" in text and "not results" in text
     for heading in ("## Training", "## Qualitative task", "## Quantitative task", "## Learning curves"):
         assert heading in text

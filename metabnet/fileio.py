@@ -113,11 +113,27 @@ def decode_text(path, data: bytes) -> str:
     return _LINE_BOM.sub("", text)
 
 
+# Most bytes of one network's text (a whole JSON, TSV or SBML file; one line of a JSON lines
+# file): parsing takes about 20x the text in memory (a 43 MB JSON file of 1,000,000 nodes and
+# 2,100,000 reactions peaked at 0.82 GB: benchmarks/huge_solve.py), so 64 MiB keeps reading
+# near 1.3 GB, and a network at the solver's MAX_SPARSE (1,000,000 nodes) fits.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def _too_large(size: int) -> str:
+    return (f"{size / 2**20:,.0f} MiB of text for one network, more than the {MAX_TEXT_BYTES >> 20} MiB "
+            "metabnet parses (about 20x that in memory); from Python, metabnet.Network(...) takes one "
+            "as arrays and metabnet.solve_networks solves it")
+
+
 def read_text(path) -> str:
     """The text of the file at `path` (see decode_text: UTF-8, a byte-order mark dropped, or
-    UTF-16 / UTF-32 with one); FormatError when unreadable, not text in those encodings, or
-    empty."""
+    UTF-16 / UTF-32 with one); FormatError when unreadable, larger than MAX_TEXT_BYTES, not
+    text in those encodings, or empty."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise FormatError(path, _too_large(size))
         data = Path(path).read_bytes()
     except OSError as e:
         raise FormatError(path, f"cannot read file ({e.strerror or e})") from None
@@ -148,6 +164,9 @@ def read_lines(path):
                 return
             read = False  # a line decoded: the file is UTF-8 text
             for lineno, raw in enumerate(f, 1):
+                if len(raw) > MAX_TEXT_BYTES:
+                    yield lineno, FormatError(path, _too_large(len(raw)), lineno)
+                    continue
                 try:
                     text = decode_text(path, raw)
                 except FormatError as e:

@@ -404,3 +404,21 @@ def test_half_generated_folder_is_named(shard_dir, tmp_path):
     assert code == 0 and "1 are missing" in out, out
     code, out = _train(half, tmp_path / "run")
     assert code == 0 and "1 are missing" in out, out
+
+
+def test_text_past_the_parse_limit_is_refused_before_parsing(tmp_path, monkeypatch):
+    """A network file, or a JSON lines line, past fileio.MAX_TEXT_BYTES is one error naming it
+    (parsing would take ~20x the text in memory); the other lines are read."""
+    from metabnet import fileio
+    from metabnet.fileio import FormatError
+    from metabnet.io.formats import read_networks
+
+    small, big = json.dumps(CHAIN), json.dumps({**CHAIN, "name": "x" * 400})
+    monkeypatch.setattr(fileio, "MAX_TEXT_BYTES", 200)
+    (tmp_path / "big.json").write_text(big)
+    with pytest.raises(FormatError, match=r"big\.json.*more than the 0 MiB metabnet parses"):
+        read_networks(tmp_path / "big.json")
+    (tmp_path / "mixed.jsonl").write_text(small + "\n" + big + "\n" + small + "\n")
+    errors = []
+    nets = read_networks(tmp_path / "mixed.jsonl", errors)
+    assert len(nets) == 2 and len(errors) == 1 and "mixed.jsonl:2:" in str(errors[0])

@@ -4,10 +4,11 @@
 #   1. 20,000 erdos S networks of one shard, linear and Michaelis-Menten (intake scale 0.05,
 #      balance ratio); the flux model on the first 2,000 of the linear shard (it is ~50x slower);
 #   2. a folder of JSON-lines files of mixed sizes (S, M, L and 300-600 nodes), both kinetics.
-#   bash benchmarks/transformer_score_speed.sh CKPT FLUX_CKPT [WORKDIR]     (default runs/speed)
-# (FLUX_CKPT: the flux model shipped before, `git show 9436fc2^:metabnet/learn/models/default.pt`)
+#   bash benchmarks/transformer_score_speed.sh CKPT [FLUX_CKPT|-] [WORKDIR]     (default runs/speed)
+# (CKPT `default`: the shipped model; FLUX_CKPT: the flux model shipped before,
+# `git show 9436fc2^:metabnet/learn/models/default.pt`; `-` or none: not timed)
 set -euo pipefail
-CKPT=$1; FLUX=$2; W=${3:-runs/speed}
+CKPT=$1; FLUX=${2:--}; W=${3:-runs/speed}
 MB=${MB:-.venv/bin/metabnet}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 mkdir -p "$W/mixed"
@@ -37,7 +38,7 @@ run "solver      mm-S 20,000" --model solver "$W/mm-S"
 run "transformer mm-S 20,000" --model "$CKPT" "$W/mm-S"
 run "solver      lin-S 2,000" --model solver "$W/lin-S-2k"
 run "transformer lin-S 2,000" --model "$CKPT" "$W/lin-S-2k"
-run "flux        lin-S 2,000" --model "$FLUX" "$W/lin-S-2k"
+[ "$FLUX" = - ] || run "flux        lin-S 2,000" --model "$FLUX" "$W/lin-S-2k"
 run "solver      mixed folder" --model solver "$W/mixed"
 run "transformer mixed folder" --model "$CKPT" "$W/mixed"
-run "flux        mixed folder" --model "$FLUX" "$W/mixed"
+[ "$FLUX" = - ] || run "flux        mixed folder" --model "$FLUX" "$W/mixed"

@@ -50,7 +50,7 @@ from metabnet.learn.shipped import DEFAULT, describe, model_path  # noqa: E402
 from metabnet.metrics import summary  # noqa: E402
 from metabnet.score.scorer import ModelLimits  # noqa: E402
 from metabnet.solve import solve  # noqa: E402
-from metabnet.tokens import TOKEN_ID  # noqa: E402
+from metabnet.tokens import TOKEN_ID, VOCAB  # noqa: E402
 
 TOLS = ("0.1", "0.05", "0.02")
 SIZES = ("S", "M", "L")
@@ -75,18 +75,23 @@ def answered(model, ckpt, b):
 
 
 @torch.no_grad()
-def first_token(model, ckpt, b, batch_size=64) -> np.ndarray:
+def first_token(model, ckpt, b, batch_size=64) -> tuple[np.ndarray, np.ndarray, Counter]:
     """The class a decoding model (seq2seq) writes first, greedily after <s>: N1 -> 1, N0 -> 0,
-    any other token -> -1 (wrong)."""
-    arch, cls = ARCHS[model.config.arch], np.full(len(b), -1, np.int8)
-    order = np.argsort(b["n"], kind="stable")
+    any other token -> -1 (wrong); the class when only N1 and N0 compete (p(N1) >= p(N0));
+    and a count of the first tokens it writes."""
+    arch, cls, pair = ARCHS[model.config.arch], np.full(len(b), -1, np.int8), np.zeros(len(b), np.int8)
+    n0, n1 = TOKEN_ID["N0"], TOKEN_ID["N1"]
+    order, firsts = np.argsort(b["n"], kind="stable"), Counter()
     for k in range(0, len(b), batch_size):
         idx = order[k:k + batch_size]
         src = torch.from_numpy(arch.arrays(take(b, idx), model.config.task, ckpt.get("weighted", True))["src"])
         memory, mask = model.encode(src)
-        tok = model.decode(torch.full((len(idx), 1), TOKEN_ID["<s>"]), memory, mask)[:, 0].argmax(-1).numpy()
-        cls[idx] = np.where(tok == TOKEN_ID["N1"], 1, np.where(tok == TOKEN_ID["N0"], 0, -1))
-    return cls
+        logits = model.decode(torch.full((len(idx), 1), TOKEN_ID["<s>"]), memory, mask)[:, 0]  # (B, vocab)
+        tok = logits.argmax(-1).numpy()
+        cls[idx] = np.where(tok == n1, 1, np.where(tok == n0, 0, -1))
+        pair[idx] = (logits[:, n1] >= logits[:, n0]).numpy()
+        firsts.update(VOCAB[t] for t in tok.tolist())
+    return cls, pair, firsts
 
 
 def score_model(model, ckpt, b, decode=0):
@@ -104,8 +109,9 @@ def score_model(model, ckpt, b, decode=0):
         out.update(accuracy=rep["overall"]["accuracy"], **{f"within_{t}": rep["overall"].get(f"within_{t}") for t in TOLS})
         return out, (kept, pred)
     true = part["exists_unique"].astype(np.int8)
-    out["accuracy"] = summary(true, first_token(model, ckpt, part), np.full(len(part), np.nan))["accuracy"]
-    out["decoded"] = 0
+    cls, pair, firsts = first_token(model, ckpt, part)
+    out.update(accuracy=summary(true, cls, np.full(len(part), np.nan))["accuracy"],
+               accuracy_n1_n0=float(np.mean(pair == true)), first_tokens=dict(firsts), decoded=0)
     if decode and model.config.task == "quanti":
         some = take(part, np.flatnonzero(true == 1)[:decode])
         if len(some):
@@ -203,14 +209,15 @@ def table(rows, kinetics):
 
 
 def cell(c: dict) -> str:
-    """Accuracy / within 0.1 of one model on one set, or why it answers none of it."""
+    """Accuracy / within 0.1 of one model on one set, or why it answers none or only part of it."""
     if not c["answered"]:
         return f"refused ({', '.join(c['refused'])})"
-    within = pct(c["within_0.1"], 1)
-    if "decoded" in c:  # a decoding model: its concentrations only where decoded
+    accuracy, within = pct(c["accuracy"], 1), pct(c["within_0.1"], 1)
+    if "decoded" in c:  # a decoding model: [N1 against N0 alone]; concentrations only where decoded
+        accuracy += f" [{pct(c['accuracy_n1_n0'], 1)}]"
         within = f"{within} (of {c['decoded']})" if c["decoded"] else "not decoded"
-    out = f"{pct(c['accuracy'], 1)} / {within}"
-    return out + (f" ({sum(c['refused'].values()):,} refused)" if c["refused"] else "")
+    out = f"{accuracy} / {within}"
+    return out + (f" on {c['answered']:,} ({refusals(c['refused'])} refused)" if c["refused"] else "")
 
 
 def side_by_side(rows, kinetics, names):
@@ -354,13 +361,17 @@ def main():
                trained("default", ckpt, "metabnet/learn/models/default.pt" if path == DEFAULT else path)]
         md += [trained(n, c, p, ckpt) for n, (_, c, p) in compare.items()]
         if decoding:
+            firsts = {n: sum((Counter(r["side"][n].get("first_tokens", {})) for r in rows), Counter()) for n in decoding}
             md += [f"\n{', '.join(decoding)}: the qualitative answer is the first token it writes (greedily, after "
-                   "`<s>`: `N1` or `N0`; any other token counts as wrong); "
-                   + (f"concentrations were decoded for the first {a.decode} networks with an equilibrium per set "
+                   "`<s>`: `N1` or `N0`; any other token counts as wrong; in brackets the accuracy when only `N1` "
+                   "and `N0` compete). The first tokens it wrote: "
+                   + "; ".join(f"{n} " + ", ".join(f"`{t}` {k:,}" for t, k in f.most_common(4)) for n, f in firsts.items())
+                   + ". "
+                   + (f"Concentrations were decoded for the first {a.decode} networks with an equilibrium per set "
                       "(the cell says of how many)." if a.decode else
-                      "concentrations are not decoded here (`accuracy.py --decode N` does): greedy decoding of "
+                      "Concentrations are not decoded here (`accuracy.py --decode N` does): greedy decoding of "
                       "its 12n + 3 answer tokens recomputes the whole prefix at every token (no KV cache), "
-                      "minutes per network on one CPU thread.")]
+                      "tens of seconds to minutes per network on one CPU thread.")]
         md += ["", "Evaluation time on these sets: " + ", ".join(f"{k} {v:,.0f} s" for k, v in seconds.items()) + ".\n",
                "### Linear kinetics\n", side_by_side(rows, "linear", names), "",
                "### Michaelis–Menten kinetics\n", side_by_side(rows, "michaelis-menten", names), ""]

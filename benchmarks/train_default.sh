@@ -15,7 +15,7 @@ set -euo pipefail
 W=${1:-runs}
 MB=${MB:-metabnet}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} NUMBA_NUM_THREADS=${NUMBA_NUM_THREADS:-1}
-$MB train --arch transformer --out "$W/default" --device cpu -q --resume \
+$MB train --arch transformer --out "$W/default" --device cpu -q $([ -f "$W/default/checkpoint.pt" ] && echo --resume) \
   --families erdos,scale_free,trap,bowtie \
   --sizes S --kinetics linear,michaelis-menten --weights integer,unweighted,log-uniform \
   --task quanti --batch-size 32 --lr 1e-3 --warmup 50 --max-steps 600 \

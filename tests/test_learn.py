@@ -192,6 +192,7 @@ def test_train_streams_generated_networks_without_data(tmp_path):
     assert ck["model_config"]["arch"] == "flux" and ck["train_config"]["data"] is None
     assert ck["train_config"]["pack"] == 2 and ck["train_config"]["max_seconds"] == 600 and ck["state"]["finished"]
     assert [m["family"] for m in ck["data_mixture"]] == ["erdos", "small_world"]
+    assert ck["threads"] == torch.get_num_threads()  # how it was trained, for docs/accuracy.md
     bad = CliRunner().invoke(main, args[:3] + ["--families", "erdos,nope"])
     assert bad.exit_code == 2 and "nope: choose from" in bad.output
 

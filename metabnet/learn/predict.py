@@ -20,7 +20,7 @@ CONFIG_BOUNDS = {"d_model": (1, 8192), "n_heads": (1, 256), "n_enc": (0, 128), "
                  "mlp_ratio": (1, 64), "dropout": (0.0, 1.0), "vocab": (1, 1 << 20), "max_len": (1, 1 << 16),
                  "spd_max": (1, 1024), "iters_extra": (0, 4096), "iters_max": (1, 16_384)}
 META_TYPES = {"weighted": bool, "data_config": dict, "data_mixture": list, "state": dict, "shipped": dict,
-              "train_config": dict}  # the other fields a checkpoint may hold, read by score, eval, info
+              "train_config": dict, "threads": int}  # the other fields a checkpoint may hold, read by score, eval, info
 
 
 class CheckpointError(ValueError):

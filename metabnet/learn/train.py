@@ -419,6 +419,7 @@ class Run:
             self.replot = False
         configs = self.data.configs
         meta = {"model_config": self.mc.to_dict(), "train_config": asdict(self.tc), "weighted": self.data.weighted,
+                "threads": torch.get_num_threads(),  # torch's CPU threads in the process that wrote it
                 "data_config": json.loads(configs[0].to_json()),
                 "data_mixture": [json.loads(c.to_json()) for c in configs],
                 "state": {**self.state, "loss_sum": float(self.loss_sum)}}

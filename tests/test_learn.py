@@ -426,3 +426,16 @@ def test_flux_model_iterates_longer_when_asked(shards, tmp_path):
     res = CliRunner().invoke(main, ["eval", "--model", str(tmp_path / "model.pt"), str(shards), "--limit", "20",
                                     "--iters-extra", "40"])
     assert res.exit_code == 0, res.output
+
+
+def test_seq2seq_refuses_a_mixture_it_cannot_read_before_training():
+    """seq2seq's tokens hold linear networks with integer rates: a Michaelis-Menten or
+    log-uniform component is refused up front, naming it, not minutes into the run."""
+    from metabnet.learn.train import check_readable
+
+    ok = [GenConfig(family="erdos", size="S")]
+    check_readable("seq2seq", ok, True, seed=0)
+    for bad in (GenConfig(kinetics="michaelis-menten"), GenConfig(weights="log-uniform")):
+        with pytest.raises(ValueError, match=f"seq2seq cannot read .*{bad.kinetics}/{bad.weights}"):
+            check_readable("seq2seq", ok + [bad], True, seed=0)
+    check_readable("transformer", [GenConfig(kinetics="michaelis-menten")], True, seed=0)

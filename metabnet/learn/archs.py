@@ -245,12 +245,20 @@ class Seq2SeqArch(Arch):
 
     def readable(self, batch, weighted):
         """Linear kinetics with node ids and (weighted) integer rates within N0..N999."""
-        ok = (batch["kinetics"] == Kinetics.LINEAR) & (batch["n"] + 1 <= 999)
+        ptr = batch["edge_ptr"]
+
+        def none_in_edges(bad):  # no True among each network's edges (any may have none)
+            c = np.concatenate([[0], np.cumsum(bad)])
+            return c[ptr[1:]] == c[ptr[:-1]]
+
+        if "kinetics" in batch:
+            ok = batch["kinetics"] == Kinetics.LINEAR
+        else:  # a generated batch: Michaelis-Menten edges carry a finite K (Batch.network)
+            ok = none_in_edges(np.isfinite(batch["edge_km"].astype(np.float64)))
+        ok &= batch["n"] + 1 <= 999
         if weighted:
             r = batch["edge_rate"].astype(np.float64)
-            bad = np.concatenate([[0], np.cumsum((r != np.round(r)) | (r > 999))])
-            ptr = batch["edge_ptr"]
-            ok &= bad[ptr[1:]] == bad[ptr[:-1]]  # no bad rate in the network's edges (any may have none)
+            ok &= none_in_edges((r != np.round(r)) | (r > 999))
         return ok
 
     @staticmethod

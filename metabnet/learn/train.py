@@ -27,6 +27,7 @@ from metabnet.learn.archs import ARCHS
 from metabnet.batch import take
 from metabnet.fileio import atomic_write, write_text
 from metabnet.gen.config import GenConfig
+from metabnet.gen.driver import generate
 from metabnet.learn.loader import GenStream, ShardIndex, Stream, prefetch
 from metabnet.learn.device import peak_flops, resolve_device
 from metabnet.learn.evaluate import score_batch
@@ -219,6 +220,19 @@ class Data:
     weighted: bool  # seq2seq: rate tokens (unweighted: N1)
 
 
+def check_readable(arch: str, configs: list, weighted: bool, seed: int, sample: int = 16) -> None:
+    """ValueError naming the first mixture component whose networks the architecture cannot
+    take in (seq2seq's tokens hold linear networks with integer rates only), on a sample of
+    each: refused before training rather than minutes into it."""
+    for c in configs:
+        ok = ARCHS[arch].readable(generate(c, sample, seed=seed), weighted)
+        if not ok.all():
+            why = ARCHS[arch].unreadable
+            raise ValueError(f"--arch {arch} cannot read the networks of mixture component "
+                             f"{c.family}/{c.size}/{c.kinetics}/{c.weights} "
+                             f"({why.because().text if why else 'unreadable'}): leave it out")
+
+
 def setup_data(tc: TrainConfig, rank: int, world: int, mc: ModelConfig | None = None) -> Data:
     """The training stream and validation networks; `mc` gives the lengths that `tc.pack` sorts by."""
     if tc.data is not None:
@@ -234,6 +248,8 @@ def setup_data(tc: TrainConfig, rank: int, world: int, mc: ModelConfig | None = 
         stream = GenStream(configs, tc.batch_size, tc.seed, rank, world, tc.pack, length)
         train_networks = None
     weighted = any(c.weights != "unweighted" for c in configs)
+    if mc is not None and index is None:
+        check_readable(mc.arch, configs, weighted, tc.seed)
     val = ShardIndex(tc.val).read_all() if tc.val else stream.validation(tc.val_size)
     if val is not None and len(val) > tc.val_size:
         val = take(val, np.arange(tc.val_size))

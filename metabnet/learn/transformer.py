@@ -198,9 +198,9 @@ class Multiscale(nn.Module):
                     S[d] = S_l[done].double()
                 finished = finished | done
             if finished.sum() * 4 >= len(live):  # ... and drop halted ones from the batch in bulk
-                keep_ = ~finished
-                live, Q, f_l, finished = live[keep_], Q[keep_], f_l[keep_], finished[keep_]
-                S_l = S_l[keep_] if keep else None
+                going = ~finished
+                live, Q, f_l, finished = live[going], Q[going], f_l[going], finished[going]
+                S_l = S_l[going] if keep else None
         return 0.5 * f * inner, levels, S  # lazy chain: its sum is 2 (I - P^T)^-1 phi
 
     def refine(self, g: Graph, share, f, S):
@@ -292,12 +292,12 @@ class RateAlgebra(nn.Module):
         live = torch.nonzero(can_exit.eq(g["inner"]).all(-1))[:, 0]  # networks whose every inner node exits
         mm = g["mm"].any(-1)
         S = torch.zeros(B, T, T, dtype=torch.float64, device=dev) if bool(mm[live].any()) else None
-        last = torch.zeros(B, dtype=torch.long, device=dev)  # levels of each network's last doubling
-        if len(live):
-            f[live], levels[live], S_live = self.multiscale(g.take(live), share[live], keep=S is not None)
-            last[live] = levels[live]
-            if S is not None:
-                S[live] = S_live
+        for part, keep in ((live[~mm[live]], False), (live[mm[live]], True)):  # S for the rounds only
+            if len(part):
+                f[part], levels[part], S_part = self.multiscale(g.take(part), share[part], keep=keep)
+                if keep:
+                    S[part] = S_part
+        last = levels.clone()  # levels of each network's last doubling
         x, sat = self.saturation(g, f)
         live = live[mm[live]]  # Michaelis-Menten ones go on
         for _ in range(self.a.mm_rounds - 1):

@@ -223,14 +223,15 @@ class Data:
 def check_readable(arch: str, configs: list, weighted: bool, seed: int, sample: int = 16) -> None:
     """ValueError naming the first mixture component whose networks the architecture cannot
     take in (seq2seq's tokens hold linear networks with integer rates only), on a sample of
-    each: refused before training rather than minutes into it."""
+    each: refused before training rather than minutes into it.  Architectures that read every
+    network (no `unreadable` refusal) are not sampled."""
+    why = ARCHS[arch].unreadable
+    if why is None:
+        return
     for c in configs:
-        ok = ARCHS[arch].readable(generate(c, sample, seed=seed), weighted)
-        if not ok.all():
-            why = ARCHS[arch].unreadable
+        if not ARCHS[arch].readable(generate(c, sample, seed=seed), weighted).all():
             raise ValueError(f"--arch {arch} cannot read the networks of mixture component "
-                             f"{c.family}/{c.size}/{c.kinetics}/{c.weights} "
-                             f"({why.because().text if why else 'unreadable'}): leave it out")
+                             f"{c.family}/{c.size}/{c.kinetics}/{c.weights} ({why.because().text}): leave it out")
 
 
 def setup_data(tc: TrainConfig, rank: int, world: int, mc: ModelConfig | None = None) -> Data:

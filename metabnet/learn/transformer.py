@@ -23,10 +23,16 @@ The model has two parts, run one after the other:
      x * sum_e g_e(x) = f (linear: x = f / d; one Michaelis-Menten reaction out:
      x = K f / (V - f)); Newton from a lower bound, per node.  A node whose inflow reaches its
      capacity sum V has no finite x (existence fails there);
-   - Michaelis-Menten: shares depend on x, so shares -> throughflow -> x is repeated
-     `mm_rounds` times (from x = 0), each round's shares averaged with the previous ones
-     (`mm_damp`: undamped rounds oscillate, a node saturating at one round and not the next),
-     each network halting when its x stops changing.
+   - Michaelis-Menten: shares depend on x, so the throughflow solves f = phi + F(f), with
+     F_w(f) = sum_u v_uw(x_u(f_u)) the flux of each reaction at the x its source's throughflow
+     gives.  From the doubling's f (shares at x = 0), Newton rounds: f += (I - D^T)^-1 r, with
+     r = phi + P^T f - f the residual at the current x and D the same share head over
+     g_e = dv_e/dx (a reaction's share of the node's change of outflux; a saturated node's
+     x no longer moves, its row of D is P) - one batched dense solve per round.  A step that
+     does not shrink sum |r| is halved (at most `mm_backtrack` times): an undamped step can
+     jump between a saturated and an unsaturated state.  Each network halts when its log x
+     moves less than `mm_tol` or its residual falls below `mm_rtol` of f, after at most
+     `mm_rounds` rounds (3-5 on S networks; the shares-only fixed point took 12 and more);
    Its answer alone (the untrained model) is: exists iff every inner node can exit and none
    is saturated; x as computed.
 2. ``RateTransformer`` - learned: pre-norm Transformer blocks (attention and MLP), one block
@@ -60,11 +66,10 @@ class AlgebraConfig:
     tol: float = 1e-7  # a network's throughflow halts when the mass left inside is below this
     dtype: str = "float32"  # of the doubling (float64: 2-3x slower on CPU, for checks) ...
     stiff_share: float = 1e-3  # ... but float64 for networks with a rate share below this
-    mm_rounds: int = 12  # Michaelis-Menten: shares -> throughflow -> x rounds at most
-    mm_tol: float = 3e-3  # ... a network stops when no log x moves more than this (1e-4: same accuracy)
-    mm_damp: float = 0.5  # each round's shares: (1 - mm_damp) * previous + mm_damp * at the new x
-    refine_steps: int = 6  # Michaelis-Menten rounds after the first: refinement steps of f at most ...
-    refine_rate: float = 0.5  # ... each shrinking the update at least this much, or a new doubling
+    mm_rounds: int = 12  # Michaelis-Menten: the doubling, then Newton rounds on f, this many in all at most
+    mm_tol: float = 3e-3  # ... a network stops when no log x moves more than this ...
+    mm_rtol: float = 1e-7  # ... or its largest residual is below this fraction of its largest f
+    mm_backtrack: int = 8  # a Newton step that does not shrink sum |r| is halved at most this many times
     newton: int = 30  # Newton steps of the per-node saturation readout at most
     newton_tol: float = 1e-10  # ... stopping when no x moves by more than this, relatively
     margin_scale: float = 10.0  # logit per unit of the untrained "ok" margin
@@ -108,13 +113,16 @@ class Graph(dict):
 
 class RateShares(nn.Module):
     """The rate-share head: softmax over a node's successors of log g (B, T, T), where
-    g_e = rate (linear) or V / (K + x_src) (Michaelis-Menten), and the per-node total
-    sum_e g_e (B, T) - the softmax's normaliser.  Rows without successors are zero."""
+    g_e = rate (linear) or V / (K + x_src) (Michaelis-Menten: the share of each reaction's flux
+    at the node's concentration x_src), and the per-node total sum_e g_e (B, T) - the softmax's
+    normaliser.  deriv: g_e = dv_e/dx instead (rate, or V K / (K + x_src)^2), each reaction's
+    share of the change of the node's outflux.  Rows without successors are zero."""
 
-    def forward(self, g: Graph, x):  # x (B, T) concentrations
+    def forward(self, g: Graph, x, deriv: bool = False):  # x (B, T) concentrations
         B, T = g["B"], g["T"]
         xs = torch.gather(x, 1, g["src"])  # (B, E) concentration at each reaction's source
-        ge = torch.where(g["mm"], g["rate"] / (g["km"] + xs), g["rate"])
+        mm = g["rate"] * g["km"] / (g["km"] + xs) ** 2 if deriv else g["rate"] / (g["km"] + xs)
+        ge = torch.where(g["mm"], mm, g["rate"])
         ge = torch.where(g["real"], ge, torch.zeros_like(ge))  # (B, E)
         dense = torch.zeros(B, T * T, dtype=ge.dtype, device=ge.device).scatter_add(
             1, g["src"] * T + g["dst"], ge).view(B, T, T)  # parallel reactions add
@@ -132,7 +140,7 @@ class Reach(nn.Module):
     longest path), so its cost grows with the batch's longest path, not with T^3."""
 
     def forward(self, g: Graph, share):
-        A = ((share > 0) & g["inner"][:, :, None]).to(share.dtype)  # (B, T, T) inner u -> w
+        A = ((share > 0) & g["inner"][:, :, None]).float()  # (B, T, T) inner u -> w (0/1: exact in float32)
         ex = g["is_ex"]
         for _ in range(g["T"]):
             new = ex | (torch.bmm(A, ex.to(A.dtype)[..., None])[..., 0] > 0)  # (B, T)
@@ -150,25 +158,19 @@ class Multiscale(nn.Module):
         super().__init__()
         self.a = a
 
-    def forward(self, g: Graph, share, keep: bool = False):
+    def forward(self, g: Graph, share):
         """Stiff networks (a rate share below AlgebraConfig.stiff_share: float32 would round
-        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype.
-        keep: also return S (B, T, T) float64, the sum of the lazy chain's powers that f
-        summed (S^T phi = 2 f): an approximate inverse of I - P^T that `Multiscale.refine`
-        reuses while P changes little."""
+        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype."""
         stiff = ((share > 0) & (share < self.a.stiff_share)).flatten(1).any(-1)  # (B,)
         f = torch.zeros(g["B"], g["T"], dtype=torch.float64, device=share.device)
         levels = torch.zeros(g["B"], dtype=torch.long, device=share.device)
-        S = torch.zeros(g["B"], g["T"], g["T"], dtype=torch.float64, device=share.device) if keep else None
         for which, dtype in ((~stiff, getattr(torch, self.a.dtype)), (stiff, torch.float64)):
             idx = torch.nonzero(which)[:, 0]
             if len(idx):
-                f[idx], levels[idx], S_idx = self.double(g.take(idx), share[idx], dtype, keep)
-                if keep:
-                    S[idx] = S_idx
-        return f, levels, S
+                f[idx], levels[idx] = self.double(g.take(idx), share[idx], dtype)
+        return f, levels
 
-    def double(self, g: Graph, share, dtype, keep=False):
+    def double(self, g: Graph, share, dtype):
         B, T = g["B"], g["T"]
         dev = share.device
         live = torch.arange(B, device=dev)
@@ -177,69 +179,40 @@ class Multiscale(nn.Module):
         eye = torch.eye(T, dtype=P.dtype, device=dev)
         Q = 0.5 * (eye * inner[:, :, None] + P * (inner[:, :, None] & inner[:, None, :]))  # (B, T, T) lazy chain
         f_l = (g["phi"] * inner).to(P.dtype)  # (B, T)
-        S_l = eye.expand(B, T, T).clone() if keep else None  # prod_j (I + Q^(2^j)) = sum of the powers so far
         f = torch.zeros(B, T, dtype=torch.float64, device=dev)
-        S = torch.zeros(B, T, T, dtype=torch.float64, device=dev) if keep else None
         levels = torch.zeros(B, dtype=torch.long, device=dev)
         finished = torch.zeros(B, dtype=torch.bool, device=dev)
         for j in range(self.a.levels_max):
             if len(live) == 0:
                 break
             f_l = f_l + torch.bmm(f_l[:, None, :], Q)[:, 0]  # f += Q^T f: the next 2^j steps
-            if keep:
-                S_l = S_l + torch.bmm(S_l, Q)
             Q = torch.bmm(Q, Q)
             mass = Q.sum(-1).amax(-1)  # (b,) most mass still inside after 2^(j+1) steps
             done = ((mass < self.a.tol) | (j + 1 == self.a.levels_max)) & ~finished
             if done.any():  # record a network's answer when it halts ...
                 d = live[done]
                 f[d], levels[d] = f_l[done].double(), j + 1
-                if keep:
-                    S[d] = S_l[done].double()
                 finished = finished | done
             if finished.sum() * 4 >= len(live):  # ... and drop halted ones from the batch in bulk
                 going = ~finished
                 live, Q, f_l, finished = live[going], Q[going], f_l[going], finished[going]
-                S_l = S_l[going] if keep else None
-        return 0.5 * f * inner, levels, S  # lazy chain: its sum is 2 (I - P^T)^-1 phi
-
-    def refine(self, g: Graph, share, f, S):
-        """f solving f = phi + P^T f for new shares P, by iterative refinement from the previous
-        f with the previous doubling's S as approximate inverse: f += S^T r / 2, r the float64
-        residual.  Returns f and ok (B,): converged (the update fell below `tol` of f, shrinking
-        at least `refine_rate` per step); the others need a doubling of their own."""
-        inner = g["inner"]
-        P = share * (inner[:, :, None] & inner[:, None, :])
-        phi = g["phi"] * inner
-        prev = None
-        ok = torch.zeros(g["B"], dtype=torch.bool, device=f.device)
-        for _ in range(self.a.refine_steps):
-            r = (phi + torch.bmm(f[:, None, :], P)[:, 0] - f) * inner  # (B, T) phi + P^T f - f
-            df = 0.5 * torch.bmm(r[:, None, :], S)[:, 0] * inner  # S^T r / 2
-            f = f + df
-            size = df.abs().amax(-1)
-            ok = size <= self.a.tol * f.abs().amax(-1)
-            if prev is not None:
-                ok = ok & (size <= self.a.refine_rate * prev)
-            if bool(ok.all()):
-                break
-            prev = size
-        return f.clamp(min=0), ok
+        return 0.5 * f * inner, levels  # lazy chain: its sum is 2 (I - P^T)^-1 phi
 
 
 class Saturation(nn.Module):
-    """x >= 0 solving x * sum_e g_e(x) = f per node (Newton from a lower bound: for concave
-    increasing left sides it rises monotonically to the root), and sat = f / capacity
-    (capacity: sum V of Michaelis-Menten reactions out; 0 where a linear reaction leaves)."""
+    """x >= 0 solving F(x) = x * sum_e g_e(x) = f per node, and sat = f / capacity (capacity:
+    sum V of Michaelis-Menten reactions out; 0 where a linear reaction leaves).  Newton per
+    node, on h(x) = F / (capacity - F) = f / (capacity - f) where only Michaelis-Menten
+    reactions leave (h is linear for one reaction or equal K's: exact in one step; close to
+    linear otherwise), on F(x) = f elsewhere; kept within the bounds the K's give
+    (K_min f / (cap - f) <= x <= K_max f / (cap - f); x <= f / linear rate)."""
 
     def __init__(self, a: AlgebraConfig):
         super().__init__()
         self.a = a
 
     def forward(self, g: Graph, f, x0=None):
-        """x0 (B, T): a start (the previous Michaelis-Menten round's x) where it is finite and
-        above the lower bound; the first Newton step from above lands below the root
-        (concavity), after which the iterates rise again."""
+        """x0 (B, T): a start (the previous Michaelis-Menten round's x) where it is finite."""
         B, T = g["B"], g["T"]
         zero = torch.zeros(B, T, dtype=torch.float64, device=f.device)
         mm, lin = g["mm"] & g["real"], ~g["mm"] & g["real"]
@@ -247,19 +220,25 @@ class Saturation(nn.Module):
         r_lin = zero.scatter_add(1, src, torch.where(lin, rate, 0 * rate))  # linear rate out
         cap = zero.scatter_add(1, src, torch.where(mm, rate, 0 * rate))  # sum V out
         k_min = torch.full_like(zero, float("inf")).scatter_reduce(1, src, torch.where(mm, km, torch.full_like(km, float("inf"))), "amin")
+        k_max = zero.scatter_reduce(1, src, torch.where(mm, km, 0 * km), "amax")
         pure = (r_lin == 0) & (cap > 0)
         sat = torch.where(pure, f / cap.clamp(min=1e-300), zero)
         free = (pure & (sat < 1)) | (r_lin > 0)  # a finite x exists
-        x = torch.where(pure & (sat < 1), k_min * f / (cap - f).clamp(min=1e-300), zero)  # lower bound
-        lb = torch.where(r_lin > 0, zero, x)
-        x = lb if x0 is None else torch.where(free & (x0 < self.a.x_cap), torch.maximum(x0, lb), lb)
+        tau = torch.where(pure & (sat < 1), f / (cap - f).clamp(min=1e-300), zero)  # h(x) at the root
+        lb = torch.where(pure, k_min * tau, zero)  # bounds of x
+        ub = torch.where(r_lin > 0, f / r_lin.clamp(min=1e-300), k_max * tau)
+        x = lb if x0 is None else torch.where(free & (x0 < self.a.x_cap), x0.clamp(lb, ub), lb)
+        v_mm = torch.where(mm, rate, 0 * rate)  # V of Michaelis-Menten reactions, 0 elsewhere
+        safe_cap = (cap * pure).clamp(min=1e-300)
         for _ in range(self.a.newton if bool(mm.any()) else 1):  # linear: one step is exact
             xs = torch.gather(x, 1, src)
-            val = torch.where(mm, rate * xs / (km + xs), 0 * rate)
-            der = torch.where(mm, rate * km / (km + xs) ** 2, 0 * rate)
-            F_ = zero.scatter_add(1, src, val) + r_lin * x
-            D = zero.scatter_add(1, src, der) + r_lin
-            x_new = torch.where(free & (D > 0), torch.maximum(x + (f - F_) / D.clamp(min=1e-300), lb), x)
+            inv = 1 / (km + xs)
+            F_ = zero.scatter_add(1, src, v_mm * xs * inv) + r_lin * x  # outflux at x ...
+            D = zero.scatter_add(1, src, v_mm * km * inv * inv) + r_lin  # ... and its derivative
+            room = (cap - F_).clamp(min=1e-300)  # pure nodes: h = F / room, h' = cap F' / room^2
+            step = torch.where(pure, (tau - F_ / room) * room * room / (safe_cap * D),
+                               (f - F_) / D.clamp(min=1e-300))
+            x_new = torch.where(free & (D > 0), torch.minimum(torch.maximum(x + step, lb), ub), x)
             if bool(((x_new - x).abs() <= self.a.newton_tol * x_new).all()):
                 x = x_new
                 break
@@ -269,10 +248,11 @@ class Saturation(nn.Module):
 
 
 class RateAlgebra(nn.Module):
-    """shares -> throughflow -> x, once for linear networks, up to mm_rounds for
+    """shares -> throughflow -> x, once for linear networks, then Newton rounds for
     Michaelis-Menten ones; the throughflow only for networks whose every inner node can exit
     (the others have no equilibrium: f = 0).  Returns a dict of (B, T) float64 tensors: f, x,
-    sat, can_exit, share (B, T, T), and levels (B,) summed over rounds."""
+    sat, can_exit, share (B, T, T) at the final x, and levels (B,): the doubling's, once per
+    round (a feature of the learned part)."""
 
     def __init__(self, a: AlgebraConfig):
         super().__init__()
@@ -290,37 +270,59 @@ class RateAlgebra(nn.Module):
         share, _ = self.shares(g, x)
         can_exit = self.reach(g, share)
         live = torch.nonzero(can_exit.eq(g["inner"]).all(-1))[:, 0]  # networks whose every inner node exits
-        mm = g["mm"].any(-1)
-        S = torch.zeros(B, T, T, dtype=torch.float64, device=dev) if bool(mm[live].any()) else None
-        for part, keep in ((live[~mm[live]], False), (live[mm[live]], True)):  # S for the rounds only
-            if len(part):
-                f[part], levels[part], S_part = self.multiscale(g.take(part), share[part], keep=keep)
-                if keep:
-                    S[part] = S_part
-        last = levels.clone()  # levels of each network's last doubling
+        if len(live):
+            f[live], levels[live] = self.multiscale(g.take(live), share[live])
+        first = levels.clone()  # the doubling's levels; the Newton rounds each add them again
         x, sat = self.saturation(g, f)
-        live = live[mm[live]]  # Michaelis-Menten ones go on
+        live = live[g["mm"][live].any(-1)]  # Michaelis-Menten ones go on
+        r = torch.zeros(B, T, dtype=torch.float64, device=dev)
+        if len(live):
+            gl = g.take(live)
+            share[live], r[live] = self.residual(gl, f[live], x[live])
         for _ in range(self.a.mm_rounds - 1):
             if len(live) == 0:
                 break
             gl = g.take(live)
-            share_new, _ = self.shares(gl, x[live])
-            a = self.a.mm_damp
-            share_l = (1 - a) * share[live] + a * share_new
-            share[live] = share_l
-            f_new, ok = self.multiscale.refine(gl, share_l, f[live], S[live])
-            redo = torch.nonzero(~ok)[:, 0]  # refinement too slow: a new doubling, and a new S
-            if len(redo):
-                f_new[redo], lv, S_redo = self.multiscale(gl.take(redo), share_l[redo], keep=True)
-                S[live[redo]], last[live[redo]] = S_redo, lv
-            lv = last[live]  # levels as a doubling of this round would count them (a feature of the model)
-            x_new, sat_new = self.saturation(gl, f_new, x[live])
-            f[live], sat[live], levels[live] = f_new, sat_new, levels[live] + lv
-            lx_old, lx_new = x[live].clamp(min=1e-300).log(), x_new.clamp(min=1e-300).log()
+            f_new, x_new, sat_new, share[live], r[live] = self.newton(gl, f[live], x[live], share[live], r[live])
+            f[live], sat[live], levels[live] = f_new, sat_new, levels[live] + first[live]
+            inner = gl["inner"]
+            moved = ((x_new.clamp(min=1e-300).log() - x[live].clamp(min=1e-300).log()).abs() * inner).amax(-1)
             x[live] = x_new
-            moved = ((lx_new - lx_old).abs() * gl["inner"]).amax(-1) > self.a.mm_tol
-            live = live[moved]
+            going = (moved > self.a.mm_tol) & (r[live].abs().amax(-1) > self.a.mm_rtol * f_new.abs().amax(-1))
+            live = live[going]
         return {"f": f, "x": x, "sat": sat, "can_exit": can_exit, "share": share, "levels": levels}
+
+    def residual(self, g: Graph, f, x):
+        """Shares P at x and the residual r = phi + P^T f - f (B, T) over inner nodes."""
+        inner = g["inner"]
+        share, _ = self.shares(g, x)
+        P = share * (inner[:, :, None] & inner[:, None, :])
+        return share, (g["phi"] + torch.bmm(f[:, None, :], P)[:, 0] - f) * inner
+
+    def newton(self, g: Graph, f, x, share, r):
+        """One Newton round (module doc) with step halving: f, x, sat, share, r at the new f."""
+        inner = g["inner"]
+        D, _ = self.shares(g, x, deriv=True)
+        D = torch.where((x >= self.a.x_cap)[..., None] | (D.sum(-1, keepdim=True) == 0), share, D)
+        D = D * (inner[:, :, None] & inner[:, None, :])
+        eye = torch.eye(g["T"], dtype=D.dtype, device=D.device)
+        step, info = torch.linalg.solve_ex(eye - D.transpose(1, 2), r)  # nonsingular: every inner node exits
+        step = torch.where((info == 0)[:, None], step, torch.zeros_like(step)) * inner
+        norm = r.abs().sum(-1)
+        out = [f.clone(), x.clone(), torch.zeros_like(f), share.clone(), r.clone()]
+        todo = torch.arange(g["B"], device=f.device)
+        for k in range(self.a.mm_backtrack + 1):
+            gt = g.take(todo)
+            f_t = (f[todo] + 0.5 ** k * step[todo]).clamp(min=0)
+            x_t, sat_t = self.saturation(gt, f_t, x[todo])
+            share_t, r_t = self.residual(gt, f_t, x_t)
+            good = (r_t.abs().sum(-1) <= norm[todo]) | (k == self.a.mm_backtrack)
+            for o, t in zip(out, (f_t, x_t, sat_t, share_t, r_t)):
+                o[todo[good]] = t[good]
+            todo = todo[~good]
+            if len(todo) == 0:
+                break
+        return out
 
 
 # ---- the learned Transformer ------------------------------------------------------------

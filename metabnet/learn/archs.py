@@ -283,7 +283,7 @@ class TransformerArch(FluxArch):
     T x T matrices per network."""
     name = "transformer"
     model = "TransformerModel"
-    help = ("a fixed rate-attention algebra (throughflow by doubling, Michaelis-Menten saturation "
+    help = ("a fixed rate-attention algebra (throughflow by doubling, Michaelis-Menten Newton "
             "rounds) corrected by one weight-tied pre-norm Transformer block")
     default_width = 32
     default_layers = 2  # iterations of its one weight-tied block
@@ -299,8 +299,8 @@ class TransformerArch(FluxArch):
 
     def describe(self, config):
         return ("\nwhat it is: a fixed, solver-like algebra with no parameters (rate shares, throughflow "
-                "f = phi + P^T f by doubling, reach to the excretion, Michaelis-Menten saturation "
-                "rounds) that gives nearly all of its accuracy untrained, plus a small learned "
+                "f = phi + P^T f by doubling, reach to the excretion, Michaelis-Menten Newton rounds "
+                "on f with a saturation readout) that gives nearly all of its accuracy untrained, plus a small learned "
                 f"correction: one weight-tied pre-norm Transformer block iterated {config['n_enc']} times, "
                 "attention biased by the log rate shares; at most "
                 f"{self.limit} inner nodes (dense T x T matrices)")

@@ -21,7 +21,7 @@ The model has two parts, run one after the other:
      some inner node cannot exit have no equilibrium and skip the doubling;
    - ``Saturation``: the concentration from the throughflow, x solving
      x * sum_e g_e(x) = f (linear: x = f / d; one Michaelis-Menten reaction out:
-     x = K f / (V - f)); Newton from a lower bound, per node.  A node whose inflow reaches its
+     x = K f / (V - f)); Newton per node, within bounds the K's give.  A node whose inflow reaches its
      capacity sum V has no finite x (existence fails there);
    - Michaelis-Menten: shares depend on x, so the throughflow solves f = phi + F(f), with
      F_w(f) = sum_u v_uw(x_u(f_u)) the flux of each reaction at the x its source's throughflow

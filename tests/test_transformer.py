@@ -239,3 +239,24 @@ def test_size_batches_cover_every_network_once_with_little_padding():
         lo, hi = n[idx].min() + 2, n[idx].max() + 2
         assert len(idx) <= 64 and hi <= SIZE_SPREAD * lo + 8 and (len(idx) == 1 or len(idx) * hi * hi <= 64 * 64 ** 2)
     assert [len(p) for p in size_batches(np.full(130, 40), 64)] == [64, 64, 2] and size_batches(np.zeros(0, int), 8) == []
+
+
+def test_predict_runs_batches_at_once_in_order_and_restores_threads(linear, mm):
+    """Several size batches on two worker threads: the same answers, bit for bit, as one after
+    the other on one thread, in the networks' order; torch's thread count is given back."""
+    from metabnet.batch import concat
+    from metabnet.learn.predict import predict
+
+    b = concat([linear, mm])
+    model = _model(seed=1)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = predict(model, b, batch_size=8)
+        torch.set_num_threads(2)
+        two = predict(model, b, batch_size=8)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert (one["cls"] == two["cls"]).all() and np.array_equal(one["p_exists"], two["p_exists"])
+    assert all(np.array_equal(a, c) for a, c in zip(one["x"], two["x"]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -158,24 +160,47 @@ def size_batches(n: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return out
 
 
-@torch.no_grad()
+@contextmanager
+def batch_workers(device, count: int):
+    """map(fn, items) in order: on the CPU, over one thread per torch thread, each running its
+    items' ops on one thread (the batched ops of these models are too small to split well
+    within an op - 2 threads per op: ~1.2x one; 2 batches at once: ~1.5x); on a GPU, or with one
+    thread or item, the plain map.  Restores torch's thread count."""
+    threads = torch.get_num_threads()
+    if str(device) != "cpu" or threads < 2 or count < 2:
+        yield map
+        return
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(min(threads, count)) as pool:
+            yield pool.map
+    finally:
+        torch.set_num_threads(threads)
+
+
 def predict(model, batch: Batch, device="cpu", batch_size: int = 256, beam: int = 1,
             weighted: bool = True, progress=None) -> dict:
     """{"cls" (N,) int8 (-1: unreadable output), "p_exists" (N,) float64, "x" list of arrays
-    or None} for every network of `batch`, in batches of similar size (`size_batches`)."""
+    or None} for every network of `batch`, in batches of similar size (`size_batches`), several
+    at once on the CPU (`batch_workers`)."""
     c = model.config
     arch = ARCHS[c.arch]
     model.eval()
     N = len(batch)
     cls, p = np.full(N, -1, np.int8), np.full(N, np.nan)
     xs: list = [None] * N
-    for idx in size_batches(batch["n"], batch_size):
-        part = take(batch, idx)
-        t = to_device(arch.arrays(part, c.task, weighted), device)
-        with torch.autocast("cuda", torch.bfloat16, enabled=str(device).startswith("cuda")):
-            p[idx], cls[idx], x = arch.predict(model, t, part, beam)
-        for r, i in enumerate(idx):
-            xs[i] = x[r]
-        if progress:
-            progress(len(idx))
+
+    def one(idx):
+        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=str(device).startswith("cuda")):
+            part = take(batch, idx)
+            return idx, arch.predict(model, to_device(arch.arrays(part, c.task, weighted), device), part, beam)
+
+    parts = size_batches(batch["n"], batch_size)
+    with batch_workers(device, len(parts)) as run:
+        for idx, (p_idx, cls_idx, x) in run(one, parts):
+            p[idx], cls[idx] = p_idx, cls_idx
+            for r, i in enumerate(idx):
+                xs[i] = x[r]
+            if progress:
+                progress(len(idx))
     return {"cls": cls, "p_exists": p, "x": xs}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Whole `metabnet score` commands, the rate-attention Transformer beside the exact solver
-# (--model solver) and the shipped flux model, on the same networks, one thread each:
+# (--model solver) and the shipped flux model, on the same networks, THREADS threads each
+# (default 1; 2: torch's and Numba's default on a 2-core machine), each timing REPEAT times
+# (default 1):
 #   1. 20,000 erdos S networks of one shard, linear and Michaelis-Menten (intake scale 0.05,
 #      balance ratio); the flux model on the first 2,000 of the linear shard (it is ~50x slower);
 #   2. a folder of JSON-lines files of mixed sizes (S, M, L and 300-600 nodes), both kinetics.
@@ -10,7 +12,8 @@
 set -euo pipefail
 CKPT=$1; FLUX=${2:--}; W=${3:-runs/speed}
 MB=${MB:-.venv/bin/metabnet}
-export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+T=${THREADS:-1}
+export OMP_NUM_THREADS=$T MKL_NUM_THREADS=$T NUMBA_NUM_THREADS=$T
 mkdir -p "$W/mixed"
 gen() { [ -e "$1/shard-00000.h5" ] || $MB gen -q --threads 1 "${@:2}" -o "$1"; }
 gen "$W/lin-S" --seed 5 -n 20000 --family erdos --size S
@@ -27,10 +30,13 @@ for spec in "S:-n 100 --size S" "M:-n 60 --size M" "L:-n 30 --size L" "X:-n 8 --
   done
 done
 run() {  # label, score arguments...
-  local t0 t1; t0=$(date +%s.%N)
-  $MB score --force -o "$W/out.jsonl" "${@:2}" > "$W/log.txt" 2>&1 || true
-  t1=$(date +%s.%N)
-  printf '%-44s %8.1f s   %s\n' "$1" "$(echo "$t1 - $t0" | bc)" "$(grep -E '^  by the (model|solver alone)' "$W/log.txt" | tr -s ' ' | tr '\n' ';')"
+  local t0 t1 k
+  for k in $(seq "${REPEAT:-1}"); do
+    t0=$(date +%s.%N)
+    $MB score --force -o "$W/out.jsonl" "${@:2}" > "$W/log.txt" 2>&1 || true
+    t1=$(date +%s.%N)
+    printf '%-44s %8.1f s   %s\n' "$1" "$(echo "$t1 - $t0" | bc)" "$(grep -E '^  by the (model|solver alone)' "$W/log.txt" | tr -s ' ' | tr '\n' ';')"
+  done
 }
 run "solver      lin-S 20,000" --model solver "$W/lin-S"
 run "transformer lin-S 20,000" --model "$CKPT" "$W/lin-S"

@@ -160,14 +160,19 @@ class Multiscale(nn.Module):
 
     def forward(self, g: Graph, share):
         """Stiff networks (a rate share below AlgebraConfig.stiff_share: float32 would round
-        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype."""
+        1 - share to 1 and keep mass that leaves) in float64, the others in AlgebraConfig.dtype ..."""
         stiff = ((share > 0) & (share < self.a.stiff_share)).flatten(1).any(-1)  # (B,)
         f = torch.zeros(g["B"], g["T"], dtype=torch.float64, device=share.device)
         levels = torch.zeros(g["B"], dtype=torch.long, device=share.device)
-        for which, dtype in ((~stiff, getattr(torch, self.a.dtype)), (stiff, torch.float64)):
-            idx = torch.nonzero(which)[:, 0]
-            if len(idx):
-                f[idx], levels[idx] = self.double(g.take(idx), share[idx], dtype)
+        idx = torch.nonzero(~stiff)[:, 0]
+        if len(idx):
+            f[idx], levels[idx] = self.double(g.take(idx), share[idx], getattr(torch, self.a.dtype))
+        # ... and in float64 too where that did not halt (a class that leaks too slowly for
+        # float32's rounding of the mass kept: f doubles each level, to inf and NaN)
+        again = stiff | (levels == self.a.levels_max) | ~torch.isfinite(f).all(-1)
+        idx = torch.nonzero(again)[:, 0]
+        if len(idx):
+            f[idx], levels[idx] = self.double(g.take(idx), share[idx], torch.float64)
         return f, levels
 
     def double(self, g: Graph, share, dtype):

@@ -66,7 +66,9 @@ class AlgebraConfig:
     tol: float = 1e-7  # a network's throughflow halts when the mass left inside is below this
     dtype: str = "float32"  # of the doubling (float64: 2-3x slower on CPU, for checks) ...
     stiff_share: float = 1e-3  # ... but float64 for networks with a rate share below this
-    mm_rounds: int = 12  # Michaelis-Menten: the doubling, then Newton rounds on f, this many in all at most
+    mm_rounds: int = 36  # Michaelis-Menten: the doubling, then Newton rounds on f, this many in all at most
+    # (3-5 on most networks; near capacity the halved steps can need 20-30: 12 left 3 of 8,100 test
+    # networks short of their saturated state, the model saying "exists")
     mm_tol: float = 3e-3  # ... a network stops when no log x moves more than this ...
     mm_rtol: float = 1e-7  # ... or its largest residual is below this fraction of its largest f
     mm_backtrack: int = 8  # a Newton step that does not shrink sum |r| is halved at most this many times

@@ -309,3 +309,56 @@ def test_slow_saturation_gets_the_rounds_it_needs():
 
     assert any(exists(AlgebraConfig(mm_rounds=12)))
     assert not any(exists(AlgebraConfig())) and not any(solve(net)["exists_unique"] for net in nets)
+
+
+def test_halved_steps_tried_at_once_match_one_by_one(mm):
+    """RateAlgebra.newton tries the halved steps of the networks whose whole step fails in one
+    batch (Graph.take with repeated rows): the same f as halving one step at a time, in numpy;
+    over 6 rounds of the test networks and of the three slow to saturate, whose whole steps fail."""
+    from pathlib import Path
+
+    from metabnet.io.formats import read_networks
+    from metabnet.learn.transformer import RateAlgebra
+
+    slow = read_networks(Path(__file__).parent / "data" / "slow_saturation_no_equilibrium.jsonl")
+    g = Graph.of(_arrays(as_batch([mm.network(i) for i in range(len(mm))] + slow)))
+    alg = RateAlgebra(AlgebraConfig(dtype="float64"))
+    with torch.no_grad():
+        share, _ = alg.shares(g, torch.zeros(g["B"], g["T"], dtype=torch.float64))
+        g = g.take(torch.nonzero(alg.reach(g, share).eq(g["inner"]).all(-1))[:, 0])
+        f, _ = alg.multiscale(g, alg.shares(g, torch.zeros(g["B"], g["T"], dtype=torch.float64))[0])
+        x, _ = alg.saturation(g, f)
+        share, r = alg.residual(g, f, x)
+    inner = g["inner"].numpy()
+    assert g["B"] >= 4
+    halved = 0
+    for _ in range(6):
+        with torch.no_grad():
+            f_new, x_new, _, share_new, r_new = alg.newton(g, f, x, share, r)
+            D, _ = alg.shares(g, x, deriv=True)
+        for i in range(g["B"]):
+            v = np.flatnonzero(inner[i])
+            Di = np.where((x[i].numpy() >= alg.a.x_cap)[:, None], share[i].numpy(), D[i].numpy())[np.ix_(v, v)]
+            step = np.linalg.solve(np.eye(len(v)) - Di.T, r[i].numpy()[v])  # a saturated row: P
+            norm = np.abs(r[i].numpy()).sum()
+            one = g.take(torch.tensor([i]))
+            for k in range(alg.a.mm_backtrack + 1):  # the first halving that shrinks sum |r|, or the last
+                ft = f[i].numpy().copy()
+                ft[v] = np.maximum(ft[v] + 0.5 ** k * step, 0)
+                xt, _ = alg.saturation(one, torch.from_numpy(ft)[None], x[i:i + 1])
+                _, rt = alg.residual(one, torch.from_numpy(ft)[None], xt)
+                if float(rt.abs().sum()) <= norm or k == alg.a.mm_backtrack:
+                    break
+            halved += k > 0
+            assert np.allclose(f_new[i].numpy(), ft, rtol=1e-9, atol=1e-12)
+        f, x, share, r = f_new, x_new, share_new, r_new
+    assert halved >= 3
+
+
+def test_graph_take_repeats_rows(mm):
+    """Graph.take with as many indices as networks but not all of them: those rows, not the batch."""
+    g = Graph.of(_arrays(mm))
+    idx = torch.zeros(g["B"], dtype=torch.long)  # network 0, B times
+    sub = g.take(idx)
+    assert sub["B"] == g["B"] and torch.equal(sub["n"], g["n"][idx]) and torch.equal(sub["src"], g["src"][idx])
+    assert g.take(torch.arange(g["B"])) is g

@@ -1,5 +1,7 @@
 """The rate-attention Transformer (metabnet.learn.transformer): shapes, equivariance to relabelling
 inner nodes, its fixed algebra against numpy references, and a two-step training run."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -22,6 +24,18 @@ def _model(seed=0, **kw):
 
 def _arrays(b):
     return to_device(ARCHS["transformer"].arrays(b, "quanti"), "cpu")
+
+
+def _data(name):
+    """The networks of tests/data/NAME."""
+    from metabnet.io.formats import read_networks
+
+    return read_networks(Path(__file__).parent / "data" / name)
+
+
+def _algebra_exists(alg, inner):
+    """The untrained verdict: every inner node can exit and none is saturated (B,)."""
+    return alg["can_exit"].eq(inner).all(-1) & ((alg["sat"] < 1) | ~inner).all(-1)
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +234,7 @@ def test_newton_rounds_balance_every_node_michaelis_menten(family):
     with torch.no_grad():
         alg = _model().algebra(Graph.of(_arrays(b)))
     inner = Graph.of(_arrays(b))["inner"]
-    exists = (alg["can_exit"].eq(inner).all(-1) & ((alg["sat"] < 1) | ~inner).all(-1)).numpy()
+    exists = _algebra_exists(alg, inner).numpy()
     assert (exists == b["exists_unique"]).all() and 10 < exists.sum() < 54
     for i in np.flatnonzero(exists):
         net, x = b.network(i), alg["x"][i, 1:b["n"][i] + 1].numpy()
@@ -267,13 +281,10 @@ def test_slow_leak_redoubled_in_float64():
     whose mass leaks too slowly for float32: that doubling never halts and its f overflows to
     NaN (the model said "exists").  They are doubled again in float64: f finite, and no
     equilibrium, as the exact solver says."""
-    from pathlib import Path
-
-    from metabnet.io.formats import read_networks
     from metabnet.solve import solve
     from metabnet.learn.transformer import Multiscale, RateShares
 
-    nets = read_networks(Path(__file__).parent / "data" / "slow_leak_no_equilibrium.jsonl")
+    nets = _data("slow_leak_no_equilibrium.jsonl")
     b = as_batch(nets)
     g = Graph.of(_arrays(b))
     share, _ = RateShares()(g, torch.zeros(g["B"], g["T"], dtype=torch.float64))
@@ -292,20 +303,17 @@ def test_slow_saturation_gets_the_rounds_it_needs():
     Newton steps are halved many times on the way to the saturated state: 12 rounds end with
     every node below capacity ("exists"); the default rounds reach the saturation, as the exact
     solver says."""
-    from pathlib import Path
-
-    from metabnet.io.formats import read_networks
     from metabnet.learn.transformer import RateAlgebra
     from metabnet.solve import solve
 
-    nets = read_networks(Path(__file__).parent / "data" / "slow_saturation_no_equilibrium.jsonl")
+    nets = _data("slow_saturation_no_equilibrium.jsonl")
     g = Graph.of(_arrays(as_batch(nets)))
     inner = g["inner"]
 
     def exists(a):
         with torch.no_grad():
             alg = RateAlgebra(a)(g)
-        return (alg["can_exit"].eq(inner).all(-1) & ((alg["sat"] < 1) | ~inner).all(-1)).tolist()
+        return _algebra_exists(alg, inner).tolist()
 
     assert any(exists(AlgebraConfig(mm_rounds=12)))
     assert not any(exists(AlgebraConfig())) and not any(solve(net)["exists_unique"] for net in nets)
@@ -315,12 +323,9 @@ def test_halved_steps_tried_at_once_match_one_by_one(mm):
     """RateAlgebra.newton tries the halved steps of the networks whose whole step fails in one
     batch (Graph.take with repeated rows): the same f as halving one step at a time, in numpy;
     over 6 rounds of the test networks and of the three slow to saturate, whose whole steps fail."""
-    from pathlib import Path
-
-    from metabnet.io.formats import read_networks
     from metabnet.learn.transformer import RateAlgebra
 
-    slow = read_networks(Path(__file__).parent / "data" / "slow_saturation_no_equilibrium.jsonl")
+    slow = _data("slow_saturation_no_equilibrium.jsonl")
     g = Graph.of(_arrays(as_batch([mm.network(i) for i in range(len(mm))] + slow)))
     alg = RateAlgebra(AlgebraConfig(dtype="float64"))
     with torch.no_grad():

@@ -225,7 +225,8 @@ class Saturation(nn.Module):
         mm, lin = g["mm"] & g["real"], ~g["mm"] & g["real"]
         src, rate, km = g["src"], g["rate"], g["km"]
         r_lin = zero.scatter_add(1, src, torch.where(lin, rate, 0 * rate))  # linear rate out
-        cap = zero.scatter_add(1, src, torch.where(mm, rate, 0 * rate))  # sum V out
+        v_mm = torch.where(mm, rate, 0 * rate)  # V of Michaelis-Menten reactions, 0 elsewhere
+        cap = zero.scatter_add(1, src, v_mm)  # sum V out
         k_min = torch.full_like(zero, float("inf")).scatter_reduce(1, src, torch.where(mm, km, torch.full_like(km, float("inf"))), "amin")
         k_max = zero.scatter_reduce(1, src, torch.where(mm, km, 0 * km), "amax")
         pure = (r_lin == 0) & (cap > 0)
@@ -235,7 +236,6 @@ class Saturation(nn.Module):
         lb = torch.where(pure, k_min * tau, zero)  # bounds of x
         ub = torch.where(r_lin > 0, f / r_lin.clamp(min=1e-300), k_max * tau)
         x = lb if x0 is None else torch.where(free & (x0 < self.a.x_cap), x0.clamp(lb, ub), lb)
-        v_mm = torch.where(mm, rate, 0 * rate)  # V of Michaelis-Menten reactions, 0 elsewhere
         safe_cap = (cap * pure).clamp(min=1e-300)
         for _ in range(self.a.newton if bool(mm.any()) else 1):  # linear: one step is exact
             xs = torch.gather(x, 1, src)
@@ -311,14 +311,14 @@ class RateAlgebra(nn.Module):
         The halved steps of the networks whose whole step fails are tried in one batch (a network
         near capacity halves 8 times in most of its rounds: 8 passes of small ops, now one)."""
         inner = g["inner"]
-        D, _ = self.shares(g, x, deriv=True)
-        D = torch.where((x >= self.a.x_cap)[..., None] | (D.sum(-1, keepdim=True) == 0), share, D)
+        D, total = self.shares(g, x, deriv=True)
+        D = torch.where(((x >= self.a.x_cap) | (total == 0))[..., None], share, D)
         D = D * (inner[:, :, None] & inner[:, None, :])
         eye = torch.eye(g["T"], dtype=D.dtype, device=D.device)
         step, info = torch.linalg.solve_ex(eye - D.transpose(1, 2), r)  # nonsingular: every inner node exits
         step = torch.where((info == 0)[:, None], step, torch.zeros_like(step)) * inner
         norm = r.abs().sum(-1)
-        out = [f.clone(), x.clone(), torch.zeros_like(f), share.clone(), r.clone()]
+        out = [torch.empty_like(t) for t in (f, x, f, share, r)]  # every network's row is written below
         todo = torch.arange(g["B"], device=f.device)
         K = self.a.mm_backtrack
         passes = [(K == 0, torch.ones(1, dtype=f.dtype, device=f.device))]  # the whole step; where it
